@@ -1,0 +1,139 @@
+"""Parse emitted .tf files back with python-hcl2, so gates check what will be applied.
+
+python-hcl2 8 returns string literals as their raw source (quotes and escapes included) and
+expressions as `${...}`. We decode literals exactly as Terraform does (backslash escapes, `$${`,
+`%%{`) so a gate sees the value Terraform will use, and return anything Terraform would evaluate
+(a reference, or a string with an unescaped `${`/`%{` template) as an `Expression`, so a gate can
+tell the literal text "${x}" from an interpolation. Blocks keep the `__is_block__` marker so a
+block and a map stay distinct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from hcl2.utils import SerializationOptions
+
+from blueprint.errors import BlueprintError
+
+_OPTIONS = SerializationOptions(
+    strip_string_quotes=False, explicit_blocks=True, with_comments=False, with_meta=False
+)
+BLOCK_MARK = "__is_block__"
+_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+class HclParseError(BlueprintError):
+    """An emitted file does not parse: a generator bug, reported as a failed gate (exit 1)."""
+
+
+class Expression(str):
+    """A value Terraform evaluates (reference, function call, template), not a literal."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One `resource "type" "name" { ... }` block of an emitted file."""
+
+    type: str
+    name: str
+    body: dict[str, Any]
+    file: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.type}.{self.name}"
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    path: str
+    document: dict[str, Any]
+
+
+def decode_literal(raw: str) -> str:
+    """Decode the body of a quoted HCL string; an unescaped template marker makes it an Expression."""
+    out: list[str] = []
+    i, n = 0, len(raw)
+    template = False
+    while i < n:
+        ch = raw[i]
+        if ch == "\\" and i + 1 < n:
+            nxt = raw[i + 1]
+            if nxt in _SIMPLE_ESCAPES:
+                out.append(_SIMPLE_ESCAPES[nxt])
+                i += 2
+                continue
+            width = {"u": 4, "U": 8}.get(nxt)
+            if width and i + 2 + width <= n:
+                out.append(chr(int(raw[i + 2 : i + 2 + width], 16)))
+                i += 2 + width
+                continue
+        if ch in "$%" and raw.startswith(ch * 2 + "{", i):
+            out.append(ch + "{")
+            i += 3
+            continue
+        if ch in "$%" and raw.startswith(ch + "{", i):
+            template = True
+        out.append(ch)
+        i += 1
+    text = "".join(out)
+    return Expression(text) if template else text
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str):
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            return decode_literal(value[1:-1])
+        return Expression(value)
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        return {(k if k == BLOCK_MARK else str(_decode(k))): _decode(v) for k, v in value.items()}
+    return value
+
+
+def parse_text(text: str, path: str = "<text>") -> dict[str, Any]:
+    try:
+        raw = hcl2.loads(text, serialization_options=_OPTIONS)
+    except Exception as exc:  # python-hcl2 raises lark errors of many kinds
+        raise HclParseError(f"{path}: does not parse as HCL: {exc}") from None
+    return _decode(raw)
+
+
+def parse_file(path: Path, relative_to: Path | None = None) -> ParsedFile:
+    shown = str(path.relative_to(relative_to)) if relative_to else str(path)
+    return ParsedFile(shown, parse_text(path.read_text(encoding="utf-8"), shown))
+
+
+def resources(parsed: ParsedFile) -> list[Resource]:
+    found: list[Resource] = []
+    for entry in parsed.document.get("resource", []):
+        for rtype, by_name in entry.items():
+            if rtype == BLOCK_MARK:
+                continue
+            for rname, body in by_name.items():
+                if rname != BLOCK_MARK:
+                    found.append(Resource(rtype, rname, body, parsed.path))
+    return found
+
+
+def parse_root(root: Path) -> tuple[list[ParsedFile], list[Resource]]:
+    """Parse every .tf file of one Terraform root, in name order."""
+    files = [parse_file(p, root) for p in sorted(root.glob("*.tf"))]
+    return files, [r for f in files for r in resources(f)]
+
+
+def blocks(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The nested blocks called `name` (an absent block is an empty list)."""
+    value = body.get(name, [])
+    return [b for b in value if isinstance(b, dict)] if isinstance(value, list) else []
+
+
+def block(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """The single nested block called `name`, or {} when absent."""
+    found = blocks(body, name)
+    return found[0] if found else {}
