@@ -1,0 +1,138 @@
+"""The command line: a thin adapter over pipeline. The only module that prints or exits.
+
+Exit codes: 0 ok; 1 a gate failed or least privilege refused the input; 2 the input is invalid;
+3 a required tool is missing or broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from blueprint import __version__, pipeline, writer
+from blueprint.errors import BlueprintError, ToolError
+from blueprint.report import agent_data, error_data, gates_text, plan_text
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="blueprint",
+        description="Turn per-agent permission profiles into gated, least-privilege Terraform.",
+    )
+    parser.add_argument("--version", action="version", version=f"blueprint {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--env", required=True, help="environment name (a folder under --environments)")
+        p.add_argument("--environments", type=Path, default=Path("environments"),
+                       help="folder holding <env>/environment.yaml and <env>/agents/ (default: environments)")
+        p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+
+    p = sub.add_parser("validate", help="validate an environment's inputs (nothing is written)")
+    common(p)
+    p = sub.add_parser("render", help="write the environment's Terraform without gating it")
+    common(p)
+    p.add_argument("--out", type=Path, help="output folder (default: build/<env>)")
+    p = sub.add_parser("check", help="render into a scratch folder, run every gate, and write only if all pass")
+    common(p)
+    p.add_argument("--out", type=Path, help="output folder (default: build/<env>)")
+    return parser
+
+
+def _emit(fmt: str, lines: list[str], data: dict[str, Any]) -> None:
+    if fmt == "json":
+        print(json.dumps(data, indent=2, sort_keys=True))
+    else:
+        print("\n".join(lines))
+
+
+def _write_summary(result: writer.WriteResult, removals: list[pipeline.Removal], out: Path) -> list[str]:
+    lines = [f"Wrote {out}/: {len(result.written)} written, {len(result.unchanged)} unchanged, "
+             f"{len(result.removed)} removed"]
+    for removal in removals:
+        lines.append(f"  removed {removal.file}: terraform apply will destroy "
+                     f"{', '.join(removal.resources) or 'its resources'}")
+    return lines
+
+
+def _write_data(result: writer.WriteResult, removals: list[pipeline.Removal]) -> dict[str, Any]:
+    return {"written": list(result.written), "unchanged": list(result.unchanged),
+            "removed": [{"file": r.file, "destroys": list(r.resources)} for r in removals]}
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    render = pipeline.render(args.environments, args.env)
+    data = {"ok": True, "environment": args.env, "agents": [agent_data(a) for a in render.plan.agents]}
+    _emit(args.format, [f"{args.env}: {len(render.plan.agents)} profiles valid; nothing refused."] + [""] + plan_text(render.plan), data)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    render = pipeline.render(args.environments, args.env)
+    out = args.out or Path("build") / args.env
+    result, removals = pipeline.write(render, out)
+    lines = plan_text(render.plan) + [""] + _write_summary(result, removals, out) + [
+        "Not gated: run `blueprint check` before applying."]
+    data = {"ok": True, "environment": args.env, "gated": False, "out": str(out),
+            "agents": [agent_data(a) for a in render.plan.agents], **_write_data(result, removals)}
+    _emit(args.format, lines, data)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from blueprint.gates.run import run_gates  # imported here: validate/render need no gate tools
+
+    render = pipeline.render(args.environments, args.env)
+    out = args.out or Path("build") / args.env
+    scratch = writer.write_scratch(render.files)
+    try:
+        profiles = [lp.profile for lp in render.loaded.profiles]
+        gates = run_gates(scratch, profiles, render.loaded.environment)
+        ok = all(g.ok for g in gates)
+        result = removals = None
+        if ok:
+            result, removals = pipeline.promote(scratch, render.files, out)
+    finally:
+        writer.remove_scratch(scratch)
+    lines = plan_text(render.plan) + gates_text(gates) + [""]
+    if ok:
+        lines += _write_summary(result, removals, out) + [f"PASS: {args.env} is ready for terraform apply."]
+    else:
+        lines += [f"FAIL: gates failed; nothing was written to {out}/."]
+    data = {"ok": ok, "environment": args.env, "gated": True, "out": str(out),
+            "agents": [agent_data(a) for a in render.plan.agents],
+            "gates": [g.as_dict() for g in gates],
+            **(_write_data(result, removals) if ok else {"written": [], "unchanged": [], "removed": []})}
+    _emit(args.format, lines, data)
+    return 0 if ok else 1
+
+
+COMMANDS = {"validate": cmd_validate, "render": cmd_render, "check": cmd_check}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except BlueprintError as error:
+        if args.format == "json":
+            print(json.dumps(error_data(error), indent=2, sort_keys=True))
+        else:
+            label = {2: "invalid input", 1: "refused", 3: "tool error"}.get(error.exit_code, "error")
+            print(f"blueprint: {label}:", file=sys.stderr)
+            for line in error.text.splitlines():
+                print(f"  {line}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

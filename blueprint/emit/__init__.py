@@ -1,0 +1,1 @@
+"""Plan objects -> text (HCL, later Dockerfiles and manifests). Deterministic; no I/O."""

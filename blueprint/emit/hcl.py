@@ -1,0 +1,166 @@
+"""A small HCL writer whose output is already `terraform fmt` clean.
+
+Only what blueprint emits: blocks, attributes with strings, numbers, bools, lists of scalars,
+maps of strings, and raw references (for depends_on). fmt aligns the `=` of consecutive
+single-line attributes; a block, a multi-line map or a blank line ends the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+INDENT = "  "
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A Terraform reference written bare (e.g. kubernetes_namespace_v1.x)."""
+
+    text: str
+
+
+Scalar = Union[str, int, bool, Ref]
+Value = Union[Scalar, list, dict]
+
+
+@dataclass
+class Block:
+    type: str
+    labels: tuple[str, ...] = ()
+    items: list = field(default_factory=list)  # of Attr | Block | Comment | Blank
+
+    def attr(self, key: str, value: Value) -> "Block":
+        self.items.append(Attr(key, value))
+        return self
+
+    def block(self, type_: str, *labels: str) -> "Block":
+        child = Block(type_, tuple(labels))
+        self.items.append(child)
+        return child
+
+    def comment(self, text: str) -> "Block":
+        self.items.append(Comment(" ".join(text.split())))
+        return self
+
+    def blank(self) -> "Block":
+        self.items.append(Blank())
+        return self
+
+
+@dataclass(frozen=True)
+class Attr:
+    key: str
+    value: Value
+
+
+@dataclass(frozen=True)
+class Blank:
+    pass
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A `#` comment line inside a block (checkov reads `# checkov:skip=ID:reason` from here)."""
+
+    text: str
+
+
+def quote(text: str) -> str:
+    """An HCL string literal whose value is exactly `text`: no interpolation can survive."""
+    out = ['"']
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    body = "".join(out[1:])
+    # Template sequences: `${` and `%{` start interpolation/directives; doubling makes them literal.
+    body = body.replace("${", "$${").replace("%{", "%%{")
+    return '"' + body + '"'
+
+
+def _scalar(value: Scalar) -> str:
+    if isinstance(value, Ref):
+        return value.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return quote(value)
+    raise TypeError(f"cannot write {type(value).__name__} as HCL")
+
+
+def _single_line(value: Value) -> str | None:
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{}" if not value else None
+    return _scalar(value)
+
+
+def _map_lines(value: dict, depth: int) -> list[str]:
+    pad = INDENT * (depth + 1)
+    keys = [quote(k) for k in value]
+    width = max(len(k) for k in keys)
+    lines = [f"{pad}{k.ljust(width)} = {_scalar(v)}" for k, v in zip(keys, value.values())]
+    return lines + [INDENT * depth + "}"]
+
+
+def _render_items(items: list, depth: int) -> list[str]:
+    lines: list[str] = []
+    run: list[tuple[str, str]] = []  # consecutive single-line attributes, aligned together
+    pad = INDENT * depth
+
+    def flush() -> None:
+        if run:
+            width = max(len(k) for k, _ in run)
+            lines.extend(f"{pad}{k.ljust(width)} = {v}" for k, v in run)
+            run.clear()
+
+    for item in items:
+        if isinstance(item, Attr):
+            single = _single_line(item.value)
+            if single is not None:
+                run.append((item.key, single))
+                continue
+            flush()
+            lines.append(f"{pad}{item.key} = {{")
+            lines.extend(_map_lines(item.value, depth))
+        elif isinstance(item, Block):
+            flush()
+            lines.extend(render_block(item, depth))
+        elif isinstance(item, Comment):
+            flush()
+            lines.append(f"{pad}# {item.text}")
+        else:
+            flush()
+            lines.append("")
+    flush()
+    return lines
+
+
+def render_block(block: Block, depth: int = 0) -> list[str]:
+    pad = INDENT * depth
+    head = " ".join([block.type, *(quote(label) for label in block.labels)])
+    if not block.items:
+        return [f"{pad}{head} {{}}"]
+    return [f"{pad}{head} {{", *_render_items(block.items, depth + 1), f"{pad}}}"]
+
+
+def render_file(header: list[str], blocks: list[Block]) -> str:
+    """A whole file: comment header, then blocks separated by one blank line, ending in a newline."""
+    parts = ["\n".join(f"# {line}" if line else "#" for line in header)]
+    parts += ["\n".join(render_block(b)) for b in blocks]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,251 @@
+"""The policy-test suite: least-privilege invariants over the emitted files, parsed back.
+
+These compare what the Terraform will create against what the inputs declare, independently of
+the generator: a bug in the plan or the emitter that widens anything fails here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from blueprint.gates.hcl_reader import BLOCK_MARK, Expression, Resource, block, blocks
+from blueprint.gates.result import Finding, GateResult
+from blueprint.models import AgentProfile, Environment
+from blueprint.models.types import NAMESPACE_PREFIX
+
+GATE = "invariants"
+ESCALATION = {"escalate", "bind", "impersonate"}
+PSA_REQUIRED = ("enforce", "audit", "warn")
+META_ARGUMENTS = {"depends_on"}
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What one profile declares, read from the inputs (not from the plan)."""
+
+    profile: AgentProfile
+    waived: frozenset[str]
+
+    @property
+    def namespace(self) -> str:
+        return NAMESPACE_PREFIX + self.profile.name
+
+
+def _labels(resource: Resource) -> dict[str, Any]:
+    return block(resource.body, "metadata").get("labels", {}) or {}
+
+
+def _namespace_of(resource: Resource) -> str | None:
+    return block(resource.body, "metadata").get("namespace")
+
+
+def _agent_of(resource: Resource) -> str | None:
+    return _labels(resource).get("blueprint.dev/agent")
+
+
+def _expressions(value: Any, path: str) -> Iterable[str]:
+    if isinstance(value, Expression):
+        yield path
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _expressions(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != BLOCK_MARK and not (path == "" and key in META_ARGUMENTS):
+                yield from _expressions(item, f"{path}.{key}" if path else key)
+
+
+def _rule_tuples(rules: Iterable[dict[str, Any]]) -> set[tuple]:
+    out = set()
+    for rule in rules:
+        names = tuple(sorted(rule.get("resource_names", []) or []))
+        for group in rule.get("api_groups", []):
+            for res in rule.get("resources", []):
+                for verb in rule.get("verbs", []):
+                    out.add((group, res, verb, names))
+    return out
+
+
+def _declared_rules(profile: AgentProfile, namespace: str | None) -> set[tuple]:
+    own = NAMESPACE_PREFIX + profile.name
+    out = set()
+    for rule in profile.kubernetes.rules:
+        target = None if rule.scope == "cluster" else (rule.namespace or own)
+        if target != namespace:
+            continue
+        names = tuple(sorted(rule.resource_names))
+        for group in rule.api_groups:
+            for res in rule.resources:
+                for verb in rule.verbs:
+                    out.add((group, res, verb, names))
+    return out
+
+
+def _peer_key(peer: dict[str, Any]) -> tuple:
+    ip = block(peer, "ip_block")
+    if ip:
+        return ("cidr", ip.get("cidr"), tuple(sorted(ip.get("except", []) or [])))
+    ns = block(peer, "namespace_selector").get("match_labels", {}) if "namespace_selector" in peer else None
+    pod = block(peer, "pod_selector").get("match_labels", {}) if "pod_selector" in peer else None
+    return ("selector", tuple(sorted((ns or {}).items())) if ns is not None else None,
+            tuple(sorted((pod or {}).items())) if pod is not None else None)
+
+
+def _allowed_egress(declared: Declared, env: Environment) -> set[tuple]:
+    """(peer key, port, protocol) triples the profile's declarations allow."""
+    allowed: set[tuple] = set()
+    dns = env.cluster.dns
+    dns_peers = [("selector", (("kubernetes.io/metadata.name", dns.namespace),), tuple(sorted(dns.pod_labels.items())))]
+    if dns.node_local_address:
+        net = ipaddress.ip_network(dns.node_local_address)
+        dns_peers.append(("cidr", str(net), ()))
+    for peer in dns_peers:
+        allowed |= {(peer, "53", "UDP"), (peer, "53", "TCP")}
+    if declared.profile.kubernetes.rules:
+        api = env.cluster.api_server
+        allowed |= {(("cidr", c, ()), str(api.port), "TCP") for c in api.cidrs}
+    for name in declared.profile.egress:
+        dest = env.destinations[name]
+        if dest.cidrs:
+            peers = [("cidr", c, ()) for c in dest.cidrs]
+        else:
+            peers = [("selector",
+                      tuple(sorted(dest.namespace_selector.match_labels.items())) if dest.namespace_selector else None,
+                      tuple(sorted(dest.pod_selector.match_labels.items())) if dest.pod_selector else None)]
+        allowed |= {(p, str(port.port), port.protocol) for p in peers for port in dest.ports}
+    return allowed
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.passed = 0
+
+    def expect(self, ok: bool, check_id: str, message: str, resource: Resource | None = None, file: str = "") -> None:
+        if ok:
+            self.passed += 1
+        else:
+            self.findings.append(Finding(GATE, check_id, message, resource.file if resource else file,
+                                         resource.address if resource else ""))
+
+
+def _check_role(c: _Checker, res: Resource, declared: Declared) -> None:
+    rules = blocks(res.body, "rule")
+    waived = declared.waived
+    for rule in rules:
+        for field in ("api_groups", "resources", "verbs"):
+            wild = [v for v in rule.get(field, []) if v == "*" or str(v).endswith("/*")]
+            c.expect(not wild or "wildcard" in waived, "INV_RBAC_NO_WILDCARD",
+                     f"{field} contains a wildcard {wild}", res)
+        bad = ESCALATION & set(rule.get("verbs", []))
+        c.expect(not bad or "escalation-verb" in waived, "INV_RBAC_NO_ESCALATION",
+                 f"escalation verbs {sorted(bad)}", res)
+        unnamed = not rule.get("resource_names")
+        reads = set(rule.get("verbs", [])) & {"get", "list", "watch", "*"}
+        secret = unnamed and ((reads and {"secrets", "*"} & set(rule.get("resources", [])))
+                              or "serviceaccounts/token" in rule.get("resources", []))
+        c.expect(not secret or "unnamed-secret-read" in waived, "INV_RBAC_SECRETS_BY_NAME",
+                 "reads secrets or mints tokens without resource_names", res)
+    namespace = _namespace_of(res)
+    emitted = _rule_tuples(rules)
+    expected = _declared_rules(declared.profile, namespace)
+    c.expect(emitted == expected, "INV_RBAC_EXACT",
+             f"rules differ from the profile's for {namespace or 'cluster scope'}: "
+             f"extra {sorted(emitted - expected)}, missing {sorted(expected - emitted)}", res)
+    if namespace is None:
+        c.expect("cluster-scope" in waived, "INV_RBAC_NO_CLUSTER_SCOPE",
+                 "cluster-scoped role without a cluster-scope exception", res)
+
+
+def _check_binding(c: _Checker, res: Resource, declared: Declared) -> None:
+    subjects = blocks(res.body, "subject")
+    ok = len(subjects) == 1 and subjects[0].get("kind") == "ServiceAccount" \
+        and subjects[0].get("name") == declared.profile.name and subjects[0].get("namespace") == declared.namespace
+    c.expect(ok, "INV_BINDING_SUBJECT", "a binding must name exactly the agent's own ServiceAccount", res)
+    ref = block(res.body, "role_ref")
+    c.expect(ref.get("name") == declared.namespace and ref.get("api_group") == "rbac.authorization.k8s.io",
+             "INV_BINDING_ROLE", f"binds {ref.get('kind')} {ref.get('name')!r}, not the agent's own role", res)
+
+
+def _is_default_deny(res: Resource) -> bool:
+    spec = block(res.body, "spec")
+    selector = block(spec, "pod_selector")
+    empty_selector = "pod_selector" in spec and not {k for k in selector if k != BLOCK_MARK}
+    return empty_selector and sorted(spec.get("policy_types", [])) == ["Egress", "Ingress"] \
+        and not blocks(spec, "ingress") and not blocks(spec, "egress")
+
+
+def _check_network_policy(c: _Checker, res: Resource, declared: Declared, env: Environment) -> None:
+    spec = block(res.body, "spec")
+    c.expect(not blocks(spec, "ingress"), "INV_NO_INGRESS",
+             "ingress rules are not declared by any profile field", res)
+    allowed = _allowed_egress(declared, env)
+    for rule in blocks(spec, "egress"):
+        ports = [(str(p.get("port")), p.get("protocol", "TCP")) for p in blocks(rule, "ports")]
+        c.expect(bool(ports), "INV_EGRESS_PORTS", "an egress rule without ports allows every port", res)
+        peers = blocks(rule, "to")
+        c.expect(bool(peers), "INV_EGRESS_PEERS", "an egress rule without peers allows every destination", res)
+        for peer in peers:
+            key = _peer_key(peer)
+            for port, proto in ports:
+                c.expect((key, port, proto) in allowed, "INV_EGRESS_DECLARED",
+                         f"egress to {key[1:]} on {port}/{proto} is not declared by the profile", res)
+
+
+def check_invariants(resources: list[Resource], profiles: list[AgentProfile], env: Environment) -> GateResult:
+    started = time.perf_counter()
+    c = _Checker()
+    declared = {p.name: Declared(p, frozenset(w.waives for w in p.exceptions)) for p in profiles}
+    by_agent: dict[str, list[Resource]] = {name: [] for name in declared}
+
+    for res in resources:
+        for path in _expressions(res.body, ""):
+            c.expect(False, "INV_LITERAL_VALUES", f"{path} is an expression; every checked value must be literal", res)
+        agent = _agent_of(res)
+        c.expect(agent in declared, "INV_OWNED", f"resource belongs to no profile (agent label {agent!r})", res)
+        if agent in declared:
+            by_agent[agent].append(res)
+
+    for name, d in declared.items():
+        mine = by_agent[name]
+        kinds = {r.type for r in mine}
+        namespaces = [r for r in mine if r.type == "kubernetes_namespace_v1"]
+        c.expect(len(namespaces) == 1, "INV_NAMESPACE", f"agent {name} must have exactly one namespace",
+                 file=f"agent {name}")
+        for ns in namespaces:
+            labels = _labels(ns)
+            for mode in PSA_REQUIRED:
+                c.expect(labels.get(f"pod-security.kubernetes.io/{mode}") == "restricted", "INV_PSA_RESTRICTED",
+                         f"Pod Security {mode} label is not 'restricted'", ns)
+            c.expect(bool(labels.get("pod-security.kubernetes.io/enforce-version")), "INV_PSA_VERSION",
+                     "Pod Security enforce-version label is missing", ns)
+        in_ns = [r for r in mine if _namespace_of(r) == d.namespace]
+        c.expect(any(r.type == "kubernetes_network_policy_v1" and _is_default_deny(r) for r in in_ns),
+                 "INV_DEFAULT_DENY", f"namespace {d.namespace} has no default-deny policy for ingress and egress",
+                 file=f"agent {name}")
+        c.expect("kubernetes_resource_quota_v1" in {r.type for r in in_ns}, "INV_QUOTA",
+                 f"namespace {d.namespace} has no ResourceQuota", file=f"agent {name}")
+        c.expect("kubernetes_limit_range_v1" in {r.type for r in in_ns}, "INV_LIMIT_RANGE",
+                 f"namespace {d.namespace} has no LimitRange", file=f"agent {name}")
+        c.expect("kubernetes_service_account_v1" in kinds, "INV_SERVICE_ACCOUNT",
+                 f"agent {name} has no ServiceAccount", file=f"agent {name}")
+        role_namespaces = set()
+        for res in mine:
+            if res.type == "kubernetes_service_account_v1":
+                c.expect(res.body.get("automount_service_account_token") is False, "INV_AUTOMOUNT_OFF",
+                         "automount_service_account_token must be false", res)
+            elif res.type in ("kubernetes_role_v1", "kubernetes_cluster_role_v1"):
+                _check_role(c, res, d)
+                role_namespaces.add(_namespace_of(res))
+            elif res.type in ("kubernetes_role_binding_v1", "kubernetes_cluster_role_binding_v1"):
+                _check_binding(c, res, d)
+            elif res.type == "kubernetes_network_policy_v1":
+                _check_network_policy(c, res, d, env)
+        wanted = {None if r.scope == "cluster" else (r.namespace or d.namespace) for r in d.profile.kubernetes.rules}
+        c.expect(role_namespaces == wanted, "INV_RBAC_EXACT",
+                 f"agent {name} has roles in {sorted(map(str, role_namespaces))}, profile asks for "
+                 f"{sorted(map(str, wanted))}", file=f"agent {name}")
+    return GateResult(GATE, c.passed, c.findings, time.perf_counter() - started)

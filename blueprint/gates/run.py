@@ -1,0 +1,66 @@
+"""Run every gate over one environment's emitted files (a scratch folder, never build/)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from blueprint.errors import ToolError
+from blueprint.gates import hcl_reader
+from blueprint.gates.checkov_runner import coverage_findings, run_checkov
+from blueprint.gates.fmt import check_fmt
+from blueprint.gates.invariants import check_invariants
+from blueprint.gates.result import Finding, GateResult
+from blueprint.models import AgentProfile, Environment
+
+GATES = ("invariants", "checkov", "coverage", "terraform-fmt")
+
+
+def policies_dir() -> Path:
+    """Our checkov pack: $BLUEPRINT_POLICIES, else the repository's policies/ folder."""
+    explicit = os.environ.get("BLUEPRINT_POLICIES")
+    candidates = [Path(explicit)] if explicit else [
+        Path(__file__).resolve().parents[2] / "policies",
+        Path.cwd() / "policies",
+    ]
+    for candidate in candidates:
+        if (candidate / "__init__.py").is_file():
+            return candidate
+    raise ToolError(f"the checkov policy pack was not found (looked in {', '.join(map(str, candidates))}); "
+                    "set BLUEPRINT_POLICIES to the policies/ folder of the blueprint repository")
+
+
+def parse_gate(root: Path) -> tuple[list[hcl_reader.Resource], GateResult]:
+    """Parse every emitted .tf file back; a file that does not parse fails the gate."""
+    started = time.perf_counter()
+    resources: list[hcl_reader.Resource] = []
+    findings: list[Finding] = []
+    files = sorted(root.rglob("*.tf"))
+    for path in files:
+        try:
+            parsed = hcl_reader.parse_file(path, root)
+        except hcl_reader.HclParseError as exc:
+            findings.append(Finding("parse", "HCL_PARSE", str(exc), str(path.relative_to(root))))
+            continue
+        resources.extend(hcl_reader.resources(parsed))
+    return resources, GateResult("parse", len(files) - len(findings), findings, time.perf_counter() - started,
+                                 detail=f"{len(files)} files, {len(resources)} resources")
+
+
+def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> list[GateResult]:
+    resources, parsed = parse_gate(root)
+    results = [parsed]
+    if not parsed.ok:
+        return results
+    results.append(check_invariants(resources, profiles, env))
+    checkov_result, report = run_checkov(root, frameworks=("terraform",), policies_dir=policies_dir())
+    results.append(checkov_result)
+    started = time.perf_counter()
+    emitted = [(r.type, r.address, r.file) for r in resources]
+    coverage = coverage_findings(report, emitted)
+    results.append(GateResult("coverage", len({r.type for r in resources}) - len({f.resource for f in coverage}),
+                              coverage, time.perf_counter() - started,
+                              detail=f"{len({r.type for r in resources})} resource types"))
+    results.append(check_fmt(root))
+    return results

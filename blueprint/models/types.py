@@ -1,0 +1,144 @@
+"""Constrained types for identifier fields: each rejects anything outside its grammar.
+
+Nothing here accepts `${` or `%{`, so no identifier can inject a Terraform expression. Free text
+(descriptions, reasons) is the only unconstrained string; the emitter escapes it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+# RFC 1123 label: namespaces, agent names, label values' strictest common form.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# RFC 1123 subdomain: resource names, API groups.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+
+# The namespace blueprint creates for an agent is NAMESPACE_PREFIX + agent name (<= 63 chars).
+NAMESPACE_PREFIX = "agent-"
+AGENT_NAME_MAX = 63 - len(NAMESPACE_PREFIX)
+
+AgentName = Annotated[
+    str,
+    StringConstraints(pattern=DNS_LABEL, min_length=2, max_length=AGENT_NAME_MAX),
+    Field(
+        description=f"RFC 1123 label, 2-{AGENT_NAME_MAX} chars; becomes namespace "
+        f"'{NAMESPACE_PREFIX}<name>' (<= 63 chars) and the ServiceAccount name"
+    ),
+]
+EnvName = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=20)]
+NamespaceName = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=63)]
+DestinationName = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=63)]
+ExceptionName = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=63)]
+ResourceName = Annotated[
+    str, StringConstraints(pattern=DNS_SUBDOMAIN + "|^[A-Za-z0-9._:-]+$", min_length=1, max_length=253)
+]
+# "" is the core API group; "*" is schema-valid so that it can be refused by name (exit 1).
+ApiGroup = Annotated[str, StringConstraints(pattern=r"^(\*|" + DNS_SUBDOMAIN[1:-1] + r")?$", max_length=253)]
+# Plural resource, optionally with a subresource ("pods/log"), or "*".
+KubeResource = Annotated[
+    str, StringConstraints(pattern=r"^(\*|[a-z][a-z0-9]*(/[a-z][a-z0-9]*)?|[a-z][a-z0-9]*/\*)$", max_length=253)
+]
+Verb = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-zA-Z]*)$", max_length=63)]
+Owner = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9._%+-]+(@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?$", max_length=254),
+    Field(description="an e-mail address or a team handle (letters, digits, . _ % + -)"),
+]
+FreeText = Annotated[str, StringConstraints(max_length=2000)]
+Reason = Annotated[str, StringConstraints(min_length=20, max_length=2000)]
+LabelKey = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+        max_length=317,
+    ),
+]
+LabelValue = Annotated[
+    str, StringConstraints(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", max_length=63)
+]
+KubernetesVersion = Annotated[
+    str,
+    StringConstraints(pattern=r"^1\.(2[5-9]|3[0-7])$"),
+    Field(description="minor version '1.25' to '1.37' (the range kubernetes-validate ships schemas for)"),
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _canonical_cidr(value: str) -> str:
+    try:
+        net = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"not a CIDR block with its host bits zero ({exc})") from None
+    return str(net)
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("not an IP address") from None
+
+
+Cidr = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9A-Fa-f:.]+/[0-9]{1,3}$", max_length=64),
+    AfterValidator(_canonical_cidr),
+    Field(description="a CIDR block such as 192.0.2.0/24, host bits zero"),
+]
+IpAddress = Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f:.]+$", max_length=45), AfterValidator(_ip_address)]
+
+# Kubernetes quantities: we accept the common suffixes and normalise them for arithmetic.
+_CPU = re.compile(r"^([0-9]+)(m?)$|^([0-9]+)\.([0-9]{1,3})$")
+_MEMORY = re.compile(r"^([0-9]+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY_FACTOR = {None: 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+def cpu_millicores(value: str) -> int:
+    match = _CPU.match(value)
+    if not match:
+        raise ValueError("not a CPU quantity (use whole cores like '2', decimals like '0.5', or millicores like '500m')")
+    if match.group(1) is not None:
+        number = int(match.group(1))
+        return number if match.group(2) == "m" else number * 1000
+    return int(match.group(3)) * 1000 + int(match.group(4).ljust(3, "0"))
+
+
+def memory_bytes(value: str) -> int:
+    match = _MEMORY.match(value)
+    if not match:
+        raise ValueError("not a memory quantity (use e.g. '512Mi', '2Gi')")
+    return int(match.group(1)) * _MEMORY_FACTOR[match.group(2)]
+
+
+def _cpu(value: str | int) -> str:
+    text = str(value)
+    if cpu_millicores(text) <= 0:
+        raise ValueError("must be more than zero")
+    return text
+
+
+def _memory(value: str | int) -> str:
+    text = str(value)
+    if memory_bytes(text) <= 0:
+        raise ValueError("must be more than zero")
+    return text
+
+
+CpuQuantity = Annotated[str | int, AfterValidator(_cpu), Field(description="CPU: '2', '0.5' or '500m'")]
+MemoryQuantity = Annotated[str | int, AfterValidator(_memory), Field(description="memory: '512Mi', '2Gi'")]
+
+
+def format_cpu(millicores: int) -> str:
+    return str(millicores // 1000) if millicores % 1000 == 0 else f"{millicores}m"
+
+
+def format_memory(size: int) -> str:
+    for suffix, factor in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+        if size % factor == 0:
+            return f"{size // factor}{suffix}"
+    return str(size)

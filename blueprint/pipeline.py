@@ -1,0 +1,106 @@
+"""The pipeline in one direction: load -> judge -> plan -> emit -> (scratch -> gates -> promote).
+
+cli.py calls these and prints; nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from blueprint.emit.terraform import emit_environment
+from blueprint.errors import Problem, RefusedError
+from blueprint.gates import hcl_reader
+from blueprint.gates.result import GateResult
+from blueprint.loader import LoadedEnvironment, dotted, load_environment
+from blueprint.plan.build import plan_agent, plan_environment
+from blueprint.plan.least_privilege import judge
+from blueprint.plan.objects import EnvironmentPlan
+from blueprint import writer
+
+
+@dataclass
+class Render:
+    loaded: LoadedEnvironment
+    plan: EnvironmentPlan
+    files: dict[str, str]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def refusal_problems(loaded: LoadedEnvironment) -> list[Problem]:
+    """Every least-privilege refusal no exception waives, plus exceptions that waive nothing."""
+    problems: list[Problem] = []
+    env = loaded.environment
+    for lp in loaded.profiles:
+        judgement = judge(lp.profile, env)
+        for refusal in judgement.refused:
+            message = refusal.message
+            if refusal.env_path is not None:
+                message += f" (destination defined at {loaded.source.locate(refusal.env_path)} {dotted(refusal.env_path)})"
+            problems.append(Problem(lp.source.locate(refusal.profile_path), f"[{refusal.code}] {message}"))
+        for index, waiver in judgement.unused:
+            problems.append(Problem(lp.source.locate(("exceptions", index)),
+                                    f"[unused-exception] exception '{waiver.name}' waives nothing in this "
+                                    "profile; remove it so it cannot silently waive a later change"))
+    return problems
+
+
+def render(environments_root: Path, env: str) -> Render:
+    """Load, refuse what breaks least privilege, plan and emit. Raises InputError / RefusedError."""
+    t0 = time.perf_counter()
+    loaded = load_environment(environments_root, env)
+    t1 = time.perf_counter()
+    problems = refusal_problems(loaded)
+    if problems:
+        raise RefusedError(problems)
+    agents = [plan_agent(lp.profile, loaded.environment, judge(lp.profile, loaded.environment), lp.file, lp.base)
+              for lp in loaded.profiles]
+    plan = plan_environment(loaded.environment, loaded.file, agents)
+    t2 = time.perf_counter()
+    files = emit_environment(plan)
+    t3 = time.perf_counter()
+    return Render(loaded, plan, files, {"load": t1 - t0, "plan": t2 - t1, "emit": t3 - t2})
+
+
+@dataclass(frozen=True)
+class Removal:
+    file: str
+    resources: tuple[str, ...]
+
+
+def pending_removals(out_dir: Path, files: dict[str, str]) -> list[Removal]:
+    """Files a write would remove, with the resources `terraform apply` would then destroy."""
+    removals = []
+    for rel in writer.stale_files(out_dir, files):
+        try:
+            parsed = hcl_reader.parse_file(out_dir / rel, out_dir)
+            addresses = tuple(r.address for r in hcl_reader.resources(parsed))
+        except hcl_reader.HclParseError:
+            addresses = ()
+        removals.append(Removal(rel, addresses))
+    return removals
+
+
+def write(render_: Render, out_dir: Path) -> tuple[writer.WriteResult, list[Removal]]:
+    removals = pending_removals(out_dir, render_.files)
+    return writer.write_tree(out_dir, render_.files), removals
+
+
+def promote(scratch: Path, files: dict[str, str], out_dir: Path) -> tuple[writer.WriteResult, list[Removal]]:
+    """Move gated files into out_dir: the bytes written are the bytes the gates read."""
+    gated = {rel: (scratch / rel).read_text(encoding="utf-8") for rel in files}
+    removals = pending_removals(out_dir, gated)
+    return writer.write_tree(out_dir, gated), removals
+
+
+@dataclass
+class CheckOutcome:
+    render: Render
+    gates: list[GateResult]
+    write: writer.WriteResult | None
+    removals: list[Removal]
+
+    @property
+    def ok(self) -> bool:
+        return all(g.ok for g in self.gates)

@@ -1,0 +1,1 @@
+"""Models -> plan objects (pure data). No I/O, no printing."""

@@ -1,0 +1,185 @@
+"""Models -> plan objects. Pure: no I/O, no printing; the same inputs give the same plan."""
+
+from __future__ import annotations
+
+from blueprint.models import AgentProfile, Environment
+from blueprint.models.types import NAMESPACE_PREFIX, cpu_millicores, format_cpu, format_memory, memory_bytes
+from blueprint.plan.least_privilege import Judgement
+from blueprint.plan.objects import (
+    MANAGED_BY,
+    AgentPlan,
+    AppliedException,
+    Backend,
+    EgressRule,
+    EnvironmentPlan,
+    LimitRangePlan,
+    Peer,
+    Port,
+    ProviderPlan,
+    Quota,
+    RbacRule,
+    RolePlan,
+)
+
+PSA_LEVEL = "restricted"
+
+
+def namespace_for(agent: str) -> str:
+    return NAMESPACE_PREFIX + agent
+
+
+def _roles(profile: AgentProfile) -> tuple[RolePlan, ...]:
+    own = namespace_for(profile.name)
+    by_namespace: dict[str | None, list[RbacRule]] = {}
+    for rule in profile.kubernetes.rules:
+        target = None if rule.scope == "cluster" else (rule.namespace or own)
+        by_namespace.setdefault(target, []).append(
+            RbacRule(tuple(rule.api_groups), tuple(rule.resources), tuple(rule.verbs), tuple(rule.resource_names))
+        )
+    ordered = sorted(by_namespace.items(), key=lambda item: (item[0] is None, item[0] or ""))
+    return tuple(RolePlan(namespace_for(profile.name), ns, tuple(rules)) for ns, rules in ordered)
+
+
+def _dns_rule(env: Environment) -> EgressRule:
+    dns = env.cluster.dns
+    peers = [Peer(namespace_labels=(("kubernetes.io/metadata.name", dns.namespace),),
+                  pod_labels=tuple(sorted(dns.pod_labels.items())))]
+    if dns.node_local_address:
+        suffix = "/32" if ":" not in dns.node_local_address else "/128"
+        peers.append(Peer(cidr=dns.node_local_address + suffix))
+    return EgressRule("dns", tuple(peers), (Port(53, "UDP"), Port(53, "TCP")))
+
+
+def _egress(profile: AgentProfile, env: Environment) -> tuple[EgressRule, ...]:
+    rules = [_dns_rule(env)]
+    if profile.kubernetes.rules:
+        api = env.cluster.api_server
+        rules.append(EgressRule("api-server", tuple(Peer(cidr=c) for c in api.cidrs), (Port(api.port, "TCP"),)))
+    for name in sorted(profile.egress):
+        dest = env.destinations[name]
+        ports = tuple(Port(p.port, p.protocol) for p in dest.ports)
+        if dest.cidrs:
+            peers = tuple(Peer(cidr=c) for c in dest.cidrs)
+        else:
+            peers = (Peer(
+                namespace_labels=tuple(sorted(dest.namespace_selector.match_labels.items())) if dest.namespace_selector else (),
+                pod_labels=tuple(sorted(dest.pod_selector.match_labels.items())) if dest.pod_selector else (),
+            ),)
+        rules.append(EgressRule(f"destination {name}", peers, ports))
+    return tuple(rules)
+
+
+def _quota(profile: AgentProfile, env: Environment) -> tuple[Quota, LimitRangePlan]:
+    res = profile.resources
+    pods = res.max_pods
+    req_cpu, lim_cpu = cpu_millicores(str(res.requests.cpu)), cpu_millicores(str(res.limits.cpu))
+    req_mem, lim_mem = memory_bytes(str(res.requests.memory)), memory_bytes(str(res.limits.memory))
+    hard = {
+        "limits.cpu": format_cpu(lim_cpu * pods),
+        "limits.memory": format_memory(lim_mem * pods),
+        "pods": str(pods),
+        "requests.cpu": format_cpu(req_cpu * pods),
+        "requests.memory": format_memory(req_mem * pods),
+        f"requests.{env.cluster.gpu_resource}": str(res.limits.gpu * pods),
+        "services.loadbalancers": "0",
+        "services.nodeports": "0",
+    }
+    limits = LimitRangePlan(
+        default=(("cpu", format_cpu(lim_cpu)), ("memory", format_memory(lim_mem))),
+        default_request=(("cpu", format_cpu(req_cpu)), ("memory", format_memory(req_mem))),
+        max=(("cpu", format_cpu(lim_cpu)), ("memory", format_memory(lim_mem))),
+    )
+    return Quota(tuple(sorted(hard.items()))), limits
+
+
+def grants(profile: AgentProfile) -> dict[str, str]:
+    """Every permission a profile grants, keyed for comparison, with a readable value."""
+    out: dict[str, str] = {}
+    own = namespace_for(profile.name)
+    for rule in profile.kubernetes.rules:
+        where = "cluster-wide" if rule.scope == "cluster" else f"namespace {rule.namespace or own}"
+        names = f" named {', '.join(rule.resource_names)}" if rule.resource_names else ""
+        for group in rule.api_groups:
+            for resource in rule.resources:
+                for verb in rule.verbs:
+                    key = f"rbac|{where}|{group}|{resource}|{verb}|{names}"
+                    out[key] = f"{verb} {group + '/' if group else ''}{resource}{names} ({where})"
+    for name in profile.egress:
+        out[f"egress|{name}"] = f"egress to {name}"
+    for waiver in profile.exceptions:
+        out[f"exception|{waiver.name}"] = f"exception {waiver.name} waives {waiver.waives}"
+    return out
+
+
+def widening(profile: AgentProfile, base: AgentProfile | None) -> tuple[str, ...]:
+    """What the environment's profile grants beyond its base: new grants and larger caps."""
+    if base is None:
+        return ()
+    mine, theirs = grants(profile), grants(base)
+    found = [mine[k] for k in sorted(mine) if k not in theirs]
+    res, b = profile.resources, base.resources
+    caps = (
+        ("cpu limit", cpu_millicores(str(res.limits.cpu)), cpu_millicores(str(b.limits.cpu)), format_cpu),
+        ("memory limit", memory_bytes(str(res.limits.memory)), memory_bytes(str(b.limits.memory)), format_memory),
+        ("gpu limit", res.limits.gpu, b.limits.gpu, str),
+        ("max pods", res.max_pods, b.max_pods, str),
+    )
+    for what, now, before, fmt in caps:
+        if now > before:
+            found.append(f"{what} {fmt(before)} -> {fmt(now)}")
+    return tuple(found)
+
+
+def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, source_file: str,
+               base: AgentProfile | None = None) -> AgentPlan:
+    namespace = namespace_for(profile.name)
+    labels = (*MANAGED_BY.items(), ("blueprint.dev/agent", profile.name), ("blueprint.dev/environment", env.name))
+    version = "v" + env.cluster.kubernetes_version
+    psa = []
+    for mode in ("audit", "enforce", "warn"):
+        psa += [(f"pod-security.kubernetes.io/{mode}", PSA_LEVEL), (f"pod-security.kubernetes.io/{mode}-version", version)]
+    quota, limit_range = _quota(profile, env)
+    applied = tuple(
+        AppliedException(w.name, w.waives, w.reason, tuple(r.subject for r in hits))
+        for w, hits in judgement.waived
+    )
+    return AgentPlan(
+        name=profile.name,
+        source_file=source_file,
+        owner=profile.owner,
+        description=profile.description,
+        namespace=namespace,
+        namespace_labels=tuple(sorted(labels + tuple(psa))),
+        labels=tuple(sorted(labels)),
+        service_account=profile.name,
+        roles=_roles(profile),
+        egress=_egress(profile, env),
+        quota=quota,
+        limit_range=limit_range,
+        exceptions=applied,
+        widening=widening(profile, base),
+    )
+
+
+def plan_environment(env: Environment, source_file: str, agents: list[AgentPlan]) -> EnvironmentPlan:
+    state = env.state
+    if state.type == "s3":
+        backend = Backend("s3", (
+            ("bucket", state.bucket),
+            ("encrypt", True),
+            ("key", f"{state.key_prefix}/{env.name}/agents.tfstate"),
+            ("region", state.region),
+            ("use_lockfile", state.use_lockfile),
+        ))
+    else:
+        backend = Backend("local", (("path", f"{state.directory}/{env.name}/agents.tfstate"),))
+    kube = env.cluster.kubeconfig
+    provider = ProviderPlan(env.cluster.api_server.endpoint, kube.path, kube.context)
+    return EnvironmentPlan(
+        env=env.name,
+        source_file=source_file,
+        kubernetes_version=env.cluster.kubernetes_version,
+        provider=provider,
+        backend=backend,
+        agents=tuple(sorted(agents, key=lambda a: a.name)),
+    )

@@ -1,0 +1,164 @@
+"""Least privilege by refusal: find every grant a profile asks for that breaks the secure defaults.
+
+Pure functions over the models. Each refusal carries a code (the only thing an exception can
+waive), the profile field path that asked for it and, for destinations, the environment field path
+that defines it; the caller turns paths into file:line:column.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from blueprint.models import AgentProfile, Environment
+from blueprint.models.profile import Waiver
+
+ESCALATION_VERBS = ("escalate", "bind", "impersonate")
+READ_VERBS = ("get", "list", "watch", "*")
+# Resources that exist outside any namespace: a Role cannot grant them, only a ClusterRole.
+CLUSTER_SCOPED = frozenset({
+    "nodes", "namespaces", "persistentvolumes", "clusterroles", "clusterrolebindings",
+    "customresourcedefinitions", "storageclasses", "certificatesigningrequests", "apiservices",
+    "validatingwebhookconfigurations", "mutatingwebhookconfigurations", "priorityclasses",
+    "runtimeclasses", "csidrivers", "csinodes", "volumeattachments", "ingressclasses",
+    "validatingadmissionpolicies", "validatingadmissionpolicybindings", "tokenreviews",
+    "subjectaccessreviews", "selfsubjectaccessreviews", "selfsubjectrulesreviews",
+})
+METADATA_ADDRESSES = (ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254"))
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+    profile_path: Path_
+    env_path: Path_ | None = None
+    destination: str | None = None
+
+    @property
+    def subject(self) -> str:
+        """What was refused, for the report's list of waived findings."""
+        return f"{self.code} ({self.destination})" if self.destination else self.code
+
+
+def _waiver_hint(code: str, destination: str | None = None) -> str:
+    scope = f", destination: {destination}" if destination else ""
+    return f"or add an exception {{name: ..., waives: {code}{scope}, reason: ...}} to the profile"
+
+
+def rbac_refusals(profile: AgentProfile) -> list[Refusal]:
+    found: list[Refusal] = []
+    for i, rule in enumerate(profile.kubernetes.rules):
+        base: Path_ = ("kubernetes", "rules", i)
+        for field, values in (("apiGroups", rule.api_groups), ("resources", rule.resources), ("verbs", rule.verbs)):
+            for j, value in enumerate(values):
+                if value == "*" or value.endswith("/*"):
+                    found.append(Refusal(
+                        "wildcard",
+                        f"wildcard {field} '{value}' grants everything now and whatever is added later; "
+                        f"list the exact {field} the agent needs, {_waiver_hint('wildcard')}",
+                        base + (field, j)))
+        for j, verb in enumerate(rule.verbs):
+            if verb in ESCALATION_VERBS:
+                found.append(Refusal(
+                    "escalation-verb",
+                    f"verb '{verb}' lets the agent grant itself more than this profile allows; "
+                    f"remove it, {_waiver_hint('escalation-verb')}",
+                    base + ("verbs", j)))
+        if not rule.resource_names:
+            for j, resource in enumerate(rule.resources):
+                reads_secrets = resource in ("secrets", "*") and any(v in READ_VERBS for v in rule.verbs)
+                mints_tokens = resource == "serviceaccounts/token"
+                if reads_secrets or mints_tokens:
+                    what = "read every secret" if reads_secrets else "mint tokens for every ServiceAccount"
+                    found.append(Refusal(
+                        "unnamed-secret-read",
+                        f"'{resource}' without resourceNames would {what} in the namespace; "
+                        f"name them in resourceNames, {_waiver_hint('unnamed-secret-read')}",
+                        base + ("resources", j)))
+        if rule.scope == "cluster":
+            found.append(Refusal(
+                "cluster-scope",
+                "scope 'cluster' grants access in every namespace; name one namespace instead, "
+                + _waiver_hint("cluster-scope"),
+                base + ("scope",)))
+        else:
+            for j, resource in enumerate(rule.resources):
+                if resource.split("/")[0] in CLUSTER_SCOPED:
+                    found.append(Refusal(
+                        "cluster-scope",
+                        f"'{resource}' is cluster-scoped: granting it needs a ClusterRole over the whole "
+                        f"cluster; remove it, or set scope: cluster {_waiver_hint('cluster-scope')}",
+                        base + ("resources", j)))
+    return found
+
+
+def _overlaps(net: ipaddress._BaseNetwork, cidrs: list[str]) -> str | None:
+    for cidr in cidrs:
+        other = ipaddress.ip_network(cidr)
+        if other.version == net.version and net.overlaps(other):
+            return cidr
+    return None
+
+
+def egress_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
+    found: list[Refusal] = []
+    cluster = env.cluster
+    for k, name in enumerate(profile.egress):
+        destination = env.destinations[name]
+        for m, cidr in enumerate(destination.cidrs):
+            net = ipaddress.ip_network(cidr)
+            where: Path_ = ("destinations", name, "cidrs", m)
+            here: Path_ = ("egress", k)
+            widest = env.egress_policy.widest_ipv4_prefix if net.version == 4 else env.egress_policy.widest_ipv6_prefix
+
+            def refuse(code: str, text: str) -> None:
+                found.append(Refusal(code, f"egress to '{name}' ({cidr}) {text}, {_waiver_hint(code, name)}",
+                                     here, where, name))
+
+            if net.prefixlen == 0:
+                refuse("egress-world", "reaches the whole internet; reach the service through a fixed "
+                       "private endpoint CIDR or an egress proxy destination")
+            elif net.prefixlen < widest:
+                refuse("egress-too-wide", f"is wider than this environment allows (/{widest} at most for "
+                       f"IPv{net.version}); narrow the destination's CIDR")
+            if any(addr in net for addr in METADATA_ADDRESSES):
+                refuse("egress-metadata", "includes the cloud metadata address, which hands out node "
+                       "credentials; exclude it")
+            hit = _overlaps(net, cluster.pod_cidrs + cluster.service_cidrs + cluster.node_cidrs)
+            if hit:
+                refuse("egress-cluster-overlap", f"overlaps the cluster range {hit}; reach in-cluster "
+                       "services through a namespaceSelector/podSelector destination")
+            hit = _overlaps(net, cluster.api_server.cidrs)
+            if hit:
+                refuse("egress-api-server", f"overlaps the API server ({hit}); agents reach the API "
+                       "server only through Kubernetes API rules")
+    return found
+
+
+def all_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
+    return rbac_refusals(profile) + egress_refusals(profile, env)
+
+
+def _waives(waiver: Waiver, refusal: Refusal) -> bool:
+    if waiver.waives != refusal.code:
+        return False
+    return waiver.destination is None or waiver.destination == refusal.destination
+
+
+@dataclass(frozen=True)
+class Judgement:
+    refused: tuple[Refusal, ...]
+    waived: tuple[tuple[Waiver, tuple[Refusal, ...]], ...]
+    unused: tuple[tuple[int, Waiver], ...]
+
+
+def judge(profile: AgentProfile, env: Environment) -> Judgement:
+    """Split the refusals into those still standing and those an exception waives."""
+    refusals = all_refusals(profile, env)
+    refused = tuple(r for r in refusals if not any(_waives(w, r) for w in profile.exceptions))
+    waived = tuple((w, tuple(r for r in refusals if _waives(w, r))) for w in profile.exceptions)
+    unused = tuple((i, w) for i, (w, hits) in enumerate(waived) if not hits)
+    return Judgement(refused, tuple((w, hits) for w, hits in waived if hits), unused)

@@ -1,0 +1,123 @@
+"""The plan: pure data, one object per Kubernetes resource, every value literal.
+
+The emitter turns these into HCL; nothing here knows about HCL or files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "blueprint"}
+
+
+@dataclass(frozen=True)
+class RbacRule:
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+    resource_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    """A Role (namespace set) or ClusterRole (namespace None) plus its binding to the agent's SA."""
+
+    name: str
+    namespace: str | None
+    rules: tuple[RbacRule, ...]
+
+    @property
+    def cluster(self) -> bool:
+        return self.namespace is None
+
+
+@dataclass(frozen=True)
+class Port:
+    port: int
+    protocol: str
+
+
+@dataclass(frozen=True)
+class Peer:
+    """One NetworkPolicy peer: an ip_block, or namespace and/or pod selectors."""
+
+    cidr: str | None = None
+    namespace_labels: tuple[tuple[str, str], ...] = ()
+    pod_labels: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class EgressRule:
+    """Traffic the agent may send: to these peers on these ports. `why` names its origin."""
+
+    why: str
+    peers: tuple[Peer, ...]
+    ports: tuple[Port, ...]
+
+
+@dataclass(frozen=True)
+class Quota:
+    hard: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LimitRangePlan:
+    default: tuple[tuple[str, str], ...]
+    default_request: tuple[tuple[str, str], ...]
+    max: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AppliedException:
+    """A waiver that took effect: which refusal it lifted, where, and why."""
+
+    name: str
+    waives: str
+    reason: str
+    waived: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AgentPlan:
+    name: str
+    source_file: str
+    owner: str
+    description: str
+    namespace: str
+    namespace_labels: tuple[tuple[str, str], ...]
+    labels: tuple[tuple[str, str], ...]
+    service_account: str
+    roles: tuple[RolePlan, ...]
+    egress: tuple[EgressRule, ...]
+    quota: Quota
+    limit_range: LimitRangePlan
+    exceptions: tuple[AppliedException, ...] = ()
+    widening: tuple[str, ...] = ()  # grants beyond the base profile, for the report
+
+    @property
+    def label(self) -> str:
+        """The Terraform resource label stem: a valid identifier."""
+        return self.name.replace("-", "_")
+
+
+@dataclass(frozen=True)
+class Backend:
+    type: str
+    settings: tuple[tuple[str, str | bool], ...]
+
+
+@dataclass(frozen=True)
+class ProviderPlan:
+    host: str
+    config_path: str
+    config_context: str | None
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    env: str
+    source_file: str
+    kubernetes_version: str
+    provider: ProviderPlan
+    backend: Backend
+    agents: tuple[AgentPlan, ...] = field(default=())

@@ -1,0 +1,101 @@
+"""Format what happened as a human table or as JSON data. No printing here (cli.py prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blueprint.errors import BlueprintError
+from blueprint.gates.result import GateResult
+from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan
+
+
+def _egress_summary(rule: EgressRule) -> str:
+    ports = ",".join(f"{p.port}/{p.protocol}" for p in rule.ports)
+    peers = []
+    for peer in rule.peers:
+        if peer.cidr:
+            peers.append(peer.cidr)
+        else:
+            ns = ",".join(f"{k}={v}" for k, v in peer.namespace_labels)
+            pod = ",".join(f"{k}={v}" for k, v in peer.pod_labels)
+            peers.append(f"ns[{ns}]" + (f" pods[{pod}]" if pod else ""))
+    return f"{rule.why}: {' '.join(peers)} :{ports}"
+
+
+def agent_data(agent: AgentPlan) -> dict[str, Any]:
+    return {
+        "name": agent.name,
+        "profile": agent.source_file,
+        "owner": agent.owner,
+        "namespace": agent.namespace,
+        "service_account": agent.service_account,
+        "rbac": [
+            {"namespace": role.namespace, "cluster_scoped": role.cluster,
+             "rules": [{"api_groups": list(r.api_groups), "resources": list(r.resources),
+                        "verbs": list(r.verbs), "resource_names": list(r.resource_names)} for r in role.rules]}
+            for role in agent.roles
+        ],
+        "egress": [_egress_summary(rule) for rule in agent.egress],
+        "quota": dict(agent.quota.hard),
+        "exceptions": [{"name": e.name, "waives": e.waives, "reason": e.reason, "waived": list(e.waived)}
+                       for e in agent.exceptions],
+        "beyond_base": list(agent.widening),
+    }
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = lambda cells: "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return [line(headers), *(line(r) for r in rows)]
+
+
+def plan_text(plan: EnvironmentPlan) -> list[str]:
+    rows = []
+    for agent in plan.agents:
+        rbac = "; ".join(
+            f"{role.namespace or 'cluster'}: {sum(len(r.verbs) * len(r.resources) * len(r.api_groups) for r in role.rules)} grants"
+            for role in agent.roles) or "none"
+        egress = ", ".join(rule.why.replace("destination ", "") for rule in agent.egress)
+        quota = dict(agent.quota.hard)
+        rows.append([agent.name, agent.namespace, rbac, egress,
+                     f"{quota['limits.cpu']} cpu / {quota['limits.memory']} x{quota['pods']} pods",
+                     str(len(agent.exceptions))])
+    out = [f"Environment {plan.env}: {len(plan.agents)} agents", ""]
+    out += _table(["AGENT", "NAMESPACE", "KUBERNETES API", "EGRESS", "QUOTA (limits)", "EXCEPTIONS"], rows)
+    exceptions = [(a.name, e) for a in plan.agents for e in a.exceptions]
+    if exceptions:
+        out += ["", "Exceptions (each waives a least-privilege refusal; review the reason):"]
+        for agent, e in exceptions:
+            out.append(f"  {agent}: {e.name} waives {', '.join(e.waived)}")
+            out.append(f"      reason: {' '.join(e.reason.split())}")
+    widening = [(a.name, w) for a in plan.agents for w in a.widening]
+    if widening:
+        out += ["", "Grants beyond the shared base profile:"]
+        out += [f"  {agent}: {w}" for agent, w in widening]
+    return out
+
+
+def gates_text(gates: list[GateResult]) -> list[str]:
+    rows = [[g.gate, "pass" if g.ok else "FAIL", str(g.checks_passed), str(len(g.findings)),
+             f"{g.seconds:.2f}s", g.detail] for g in gates]
+    out = ["", "Gates:"] + _table(["GATE", "RESULT", "PASSED", "FAILED", "TIME", "DETAIL"], rows)
+    findings = [f for g in gates for f in g.findings]
+    if findings:
+        out += ["", "Findings:"]
+        for f in findings:
+            where = f"{f.file}:{f.line}" if f.line else f.file
+            out.append(f"  [{f.gate}] {f.check_id} {f.resource or ''} {where}: {f.message}".replace("  ", " ", 1))
+    return out
+
+
+def error_data(error: BlueprintError) -> dict[str, Any]:
+    kind = {2: "invalid-input", 1: "refused", 3: "tool"}.get(error.exit_code, "error")
+    return {
+        "ok": False,
+        "exit_code": error.exit_code,
+        "error": kind,
+        "problems": [
+            {"file": p.location.file, "line": p.location.line, "column": p.location.column,
+             "path": p.location.path, "message": p.message} for p in error.problems
+        ] or [{"message": error.text}],
+    }

@@ -1,0 +1,82 @@
+"""The only module that writes files: atomic writes, scratch-then-move, stale-file removal.
+
+Each output folder keeps a manifest of the files blueprint wrote there. On the next write, files
+in the old manifest that are no longer emitted are removed (a deleted agent must not keep its
+permissions), and nothing else in the folder is touched (.terraform/, lock files, local state).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = ".blueprint-manifest.json"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_manifest(out_dir: Path) -> list[str]:
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        return [str(p) for p in data.get("files", [])]
+    except (OSError, ValueError):
+        return []
+
+
+def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
+    """Files blueprint wrote earlier that this render no longer emits."""
+    return sorted(p for p in read_manifest(out_dir) if p not in files and (out_dir / p).is_file())
+
+
+def write_tree(out_dir: Path, files: dict[str, str]) -> WriteResult:
+    """Write `files` (relative path -> text) into out_dir, removing stale ones from the last write."""
+    written, unchanged = [], []
+    for rel, text in sorted(files.items()):
+        target = out_dir / rel
+        if target.is_file() and target.read_text(encoding="utf-8") == text:
+            unchanged.append(rel)
+            continue
+        _atomic_write(target, text)
+        written.append(rel)
+    removed = stale_files(out_dir, files)
+    for rel in removed:
+        (out_dir / rel).unlink()
+    _atomic_write(out_dir / MANIFEST, json.dumps({"files": sorted(files)}, indent=2) + "\n")
+    return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def scratch_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="blueprint-"))
+
+
+def write_scratch(files: dict[str, str]) -> Path:
+    """Write a render into a fresh scratch folder (gates run there, never in build/)."""
+    root = scratch_dir()
+    for rel, text in files.items():
+        _atomic_write(root / rel, text)
+    return root
+
+
+def remove_scratch(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)
