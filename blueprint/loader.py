@@ -188,6 +188,25 @@ def _allowed_keys(model: type[BaseModel] | None) -> str:
     return ", ".join(sorted(f.alias or name for name, f in model.model_fields.items()))
 
 
+def _field_description(root: type[BaseModel], loc: Path_, data: Any) -> str:
+    """The description a field (or its constrained type) carries, for a readable message."""
+    if not loc or isinstance(loc[-1], int):
+        return ""
+    model = _model_at(root, loc[:-1], data)
+    if model is None:
+        return ""
+    by_alias = {f.alias or name: f for name, f in model.model_fields.items()}
+    fld = by_alias.get(str(loc[-1]))
+    if fld is None:
+        return ""
+    if fld.description:
+        return fld.description
+    for meta in fld.metadata:
+        if getattr(meta, "description", None):
+            return meta.description
+    return ""
+
+
 def _message(error: dict, root: type[BaseModel], data: Any) -> str:
     kind = error["type"]
     loc = tuple(error["loc"])
@@ -198,19 +217,12 @@ def _message(error: dict, root: type[BaseModel], data: Any) -> str:
     if kind == "missing":
         return f"required key '{loc[-1]}' is missing"
     if kind == "string_pattern_mismatch":
-        model = _model_at(root, loc[:-1], data) if loc and not isinstance(loc[-1], int) else None
-        described = ""
-        if model is not None:
-            by_alias = {f.alias or name: f for name, f in model.model_fields.items()}
-            fld = by_alias.get(str(loc[-1]))
-            if fld is not None and fld.description:
-                described = fld.description
-            elif fld is not None:
-                for meta in getattr(fld, "metadata", []):
-                    described = getattr(meta, "description", None) or described
         pattern = error.get("ctx", {}).get("pattern", "")
-        help_text = described or PATTERN_HELP.get(pattern, f"the pattern {pattern}")
+        help_text = _field_description(root, loc, data) or PATTERN_HELP.get(pattern, f"the pattern {pattern}")
         return f"{value!r} is not allowed here; expected {help_text}"
+    if kind in ("string_too_long", "string_too_short"):
+        described = _field_description(root, loc, data)
+        return error["msg"] + (f" ({described})" if described else "")
     if kind in ("string_type", "int_type", "bool_type", "list_type", "dict_type", "model_type", "model_attributes_type"):
         expected = {
             "string_type": "a string", "int_type": "a whole number", "bool_type": "true or false",
@@ -226,7 +238,8 @@ def _message(error: dict, root: type[BaseModel], data: Any) -> str:
     if kind == "value_error":
         return str(error.get("ctx", {}).get("error", error["msg"]))
     if kind == "union_tag_invalid":
-        return f"unknown type {value!r}; {error['msg']}"
+        ctx = error.get("ctx", {})
+        return f"unknown type {ctx.get('tag')!r}; allowed: {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         return "missing the 'type' key that says which kind this is"
     return error["msg"]
@@ -245,7 +258,10 @@ def validation_problems(exc: ValidationError, root: type[BaseModel], data: Any, 
     for error in exc.errors(include_url=False):
         loc = _data_path(tuple(error["loc"]), data, error["type"])
         message = _message({**error, "loc": loc}, root, data)
-        location = source.locate(loc, key=error["type"] == "extra_forbidden")
+        if error["type"] == "union_tag_invalid":
+            loc = loc + ("type",)
+        on_key = error["type"] == "extra_forbidden" or "[key]" in error["loc"]
+        location = source.locate(loc, key=on_key)
         problems.append(Problem(location, message))
     return problems
 

@@ -59,7 +59,7 @@ _TYPE_KEY = re.compile(r'\n    "([^"\n]+)": \{')
 _RESOURCE_BASE = re.compile(r'"base": "[\w.]+\.TerraformResource"')
 _NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
 _BOOL_STRINGS = frozenset({"true", "false", "1", "0"})
-_PRIMITIVES = {"string": "string", "number": "number", "boolean": "bool", "any": "any", "json": "any"}
+_PRIMITIVES = {"string": "string", "number": "number", "boolean": "bool"}  # others: any
 
 
 class ProviderSchemaError(ToolError):
@@ -112,12 +112,12 @@ class ProviderSchema:
     package_version: str
     source: str  # e.g. registry.terraform.io/hashicorp/kubernetes
     provider_version: str  # the provider release the bindings were generated from
-    resources: dict[str, Block]
+    resources: dict[str, Block] = field(repr=False)
     load_seconds: float = 0.0
 
     @property
     def name(self) -> str:
-        """The provider's local name, the prefix of its resource types (kubernetes, vault, helm)."""
+        """The provider's local name, prefix of its resource types: kubernetes, vault, helm."""
         return self.source.rsplit("/", 1)[-1]
 
     def resource(self, resource_type: str) -> Block | None:
@@ -126,7 +126,7 @@ class ProviderSchema:
 
 @cache
 def load_provider_schema(package: str = "cdktn_provider_kubernetes") -> ProviderSchema:
-    """The schema recorded in an installed cdktn/cdktf provider package (loaded once per process)."""
+    """The schema recorded in an installed cdktn/cdktf provider package, loaded once a process."""
     started = time.perf_counter()
     assembly, package_json = _read_tarball(_find_tarball(package))
     schema = schema_from_assembly(package, assembly, package_json)
@@ -153,7 +153,8 @@ def _read_tarball(path: Path) -> tuple[str, dict[str, Any]]:
         with tarfile.open(path, "r:gz") as tar:
             for member in tar:  # one pass; stop once both members are read
                 if member.name in ("package/.jsii", "package/package.json"):
-                    members[member.name] = tar.extractfile(member).read()  # type: ignore[union-attr]
+                    data = tar.extractfile(member)
+                    members[member.name] = data.read() if data else b""
                     if len(members) == 2:
                         break
         return members["package/.jsii"].decode(), json.loads(members["package/package.json"])
@@ -161,8 +162,10 @@ def _read_tarball(path: Path) -> tuple[str, dict[str, Any]]:
         raise ProviderSchemaError(f"provider schema: cannot read {path}: {exc}") from None
 
 
-def schema_from_assembly(package: str, assembly: str, package_json: dict[str, Any]) -> ProviderSchema:
-    """Build the schema from the `.jsii` text and `package.json` of a provider bindings package."""
+def schema_from_assembly(
+    package: str, assembly: str, package_json: dict[str, Any]
+) -> ProviderSchema:
+    """The schema from the `.jsii` text and `package.json` of a provider bindings package."""
     meta = package_json.get("cdktn") or package_json.get("cdktf") or {}
     provider = meta.get("provider") or {}
     if not provider.get("name") or not provider.get("version"):
@@ -208,7 +211,7 @@ class _Types:
             try:
                 self._parsed = json.loads(text).get("types") or {}
             except (ValueError, AttributeError) as exc:
-                raise ProviderSchemaError(f"provider schema: the assembly is not JSON: {exc}") from None
+                raise ProviderSchemaError(f"provider schema: bad assembly: {exc}") from None
             return
         keys = [(m.group(1), m.end() - 1) for m in _TYPE_KEY.finditer(text, start, end)]
         for (fqn, begin), (_, after) in zip(keys, [*keys[1:], ("", end)]):
@@ -234,7 +237,8 @@ class _Types:
 
 
 def _is_resource_class(entry: dict[str, Any]) -> bool:
-    return entry.get("kind") == "class" and str(entry.get("base", "")).endswith(".TerraformResource")
+    base = str(entry.get("base", ""))
+    return entry.get("kind") == "class" and base.endswith(".TerraformResource")
 
 
 def _struct(types: _Types, fqn: str, memo: dict[str, Block]) -> Block:
@@ -248,16 +252,19 @@ def _struct(types: _Types, fqn: str, memo: dict[str, Block]) -> Block:
         docs = prop.get("docs", {})
         # jsii splits doc comments into summary, remarks and custom tags (an "@hourly" in a
         # description becomes a tag), so the link may be in any of them.
-        text = " ".join([docs.get("summary", ""), docs.get("remarks", ""), *docs.get("custom", {}).values()])
-        link = _ARGUMENT_DOC.search(text)
+        summary = docs.get("summary", "")
+        link = _ARGUMENT_DOC.search(
+            " ".join([summary, docs.get("remarks", ""), *docs.get("custom", {}).values()])
+        )
         if not link:
-            raise ProviderSchemaError(f"provider schema: no Terraform name for {fqn}.{prop['name']}")
+            where = f"{fqn}.{prop['name']}"
+            raise ProviderSchemaError(f"provider schema: no Terraform name for {where}")
         name, required = link.group(1), not prop.get("optional", False)
         ref = _strip_resolvable(prop["type"])
-        target = _block_target(types, ref) if docs.get("summary", "").rstrip(".") == f"{name} block" else None
+        target = _block_target(types, ref) if summary.rstrip(".") == f"{name} block" else None
         if target:
-            struct, max_items = target
-            block.blocks[name] = NestedBlock(name, _struct(types, struct, memo), int(required), max_items)
+            nested = _struct(types, target[0], memo)
+            block.blocks[name] = NestedBlock(name, nested, int(required), target[1])
             continue
         block.attributes[name] = Attribute(name, _type(types, ref, memo), required)
     return block
@@ -285,7 +292,7 @@ def _strip_resolvable(ref: dict[str, Any]) -> dict[str, Any]:
 
 def _type(types: _Types, ref: dict[str, Any], memo: dict[str, Block]) -> Type:
     ref = _strip_resolvable(ref)
-    if "primitive" in ref:
+    if "primitive" in ref:  # string, number, boolean; any and json: not checked
         return Type(_PRIMITIVES.get(ref["primitive"], "any"))
     if "collection" in ref:
         kind = "list" if ref["collection"]["kind"] == "array" else "map"
@@ -299,12 +306,13 @@ def _type(types: _Types, ref: dict[str, Any], memo: dict[str, Block]) -> Type:
 
 
 def check_resource(schema: ProviderSchema, resource: Resource) -> list[str]:
-    """Problems of one parsed resource block against the schema, as `<address>: <path>: <what>`."""
+    """Problems of one parsed resource against the schema, as `<address>: <path>: <what>`."""
     block = schema.resource(resource.type)
     if block is None:
         hint = _did_you_mean(resource.type, schema.resources)
         where = f"{schema.source.removeprefix('registry.terraform.io/')} {schema.provider_version}"
-        return [f'{resource.address}: unknown resource type "{resource.type}" in provider {where}{hint}']
+        unknown = f'unknown resource type "{resource.type}" in provider {where}{hint}'
+        return [f"{resource.address}: {unknown}"]
     problems: list[tuple[str, str]] = []
     _check_body(block, resource.body, "", problems, top=True)
     return [f"{resource.address}: {path}: {message}" for path, message in problems]
@@ -317,7 +325,7 @@ def _check_body(
     for key, value in body.items():
         if key == BLOCK_MARK:
             continue
-        if top and key in META_ARGUMENTS and key not in block.attributes and key not in block.blocks:
+        if top and key in META_ARGUMENTS and not (key in block.attributes or key in block.blocks):
             continue
         where = f"{path}.{key}" if path else key
         is_block = _is_block_list(value)
@@ -334,15 +342,16 @@ def _check_body(
                 out.append((where, f'is a block, not an attribute (write "{key} {{ ... }}")'))
                 continue
             if nested.max_items is not None and len(value) > nested.max_items:
-                out.append((where, f"too many blocks: at most {nested.max_items} allowed, found {len(value)}"))
+                limit = f"at most {nested.max_items} allowed, found {len(value)}"
+                out.append((where, f"too many blocks: {limit}"))
             for i, item in enumerate(value):
-                if BLOCK_MARK in item:
+                if _is_block(item):
                     _check_body(nested.block, item, f"{where}[{i}]", out)
                 else:
                     out.append((f"{where}[{i}]", "unexpected block label"))
         else:
-            kind = "block" if is_block else "attribute"
-            out.append((where, f"unknown {kind}{_did_you_mean(key, [*block.attributes, *block.blocks])}"))
+            hint = _did_you_mean(key, [*block.attributes, *block.blocks])
+            out.append((where, f"unknown {'block' if is_block else 'attribute'}{hint}"))
     for name, attribute in block.attributes.items():
         if attribute.required and body.get(name) is None:
             out.append((f"{path}.{name}" if path else name, "missing required attribute"))
@@ -351,7 +360,9 @@ def _check_body(
             out.append((f"{path}.{name}" if path else name, "missing required block"))
 
 
-def _check_dynamic(block: Block, value: list[Any], where: str, out: list[tuple[str, str]]) -> set[str]:
+def _check_dynamic(
+    block: Block, value: list[Any], where: str, out: list[tuple[str, str]]
+) -> set[str]:
     """A `dynamic "<name>"` block must name a nested block; its generated content is not checked."""
     names: set[str] = set()
     for item in value:
@@ -361,18 +372,24 @@ def _check_dynamic(block: Block, value: list[Any], where: str, out: list[tuple[s
             if label in block.blocks:
                 names.add(label)
             else:
-                out.append((f"{where}.{label}", f"unknown block{_did_you_mean(label, block.blocks)}"))
+                hint = _did_you_mean(label, block.blocks)
+                out.append((f"{where}.{label}", f"unknown block{hint}"))
     return names
 
 
+def _is_block(item: Any) -> bool:
+    return isinstance(item, dict) and item.get(BLOCK_MARK) is True
+
+
 def _is_block_list(value: Any) -> bool:
-    """python-hcl2 gives blocks as a list of dicts marked `__is_block__` (labeled: wrapped once)."""
-    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
-        return False
-    return all(
-        BLOCK_MARK in v
-        or (len(v) == 1 and isinstance(next(iter(v.values())), dict) and BLOCK_MARK in next(iter(v.values())))
-        for v in value
+    """python-hcl2 gives blocks as a list of marked dicts; a labeled block is wrapped once more."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(
+            _is_block(v) or (isinstance(v, dict) and len(v) == 1 and _is_block([*v.values()][0]))
+            for v in value
+        )
     )
 
 
@@ -386,13 +403,14 @@ def _check_value(expected: Type, value: Any, where: str, out: list[tuple[str, st
         for i, item in enumerate(value):
             _check_value(expected.element, item, f"{where}[{i}]", out)  # type: ignore[arg-type]
     elif expected.kind in ("map", "object"):
-        if not isinstance(value, dict) or BLOCK_MARK in value:
+        if not isinstance(value, dict) or _is_block(value):
             out.append((where, f"wrong type: expected {expected}, got {_describe(value)}"))
         elif expected.kind == "object":
             _check_body(expected.fields, value, where, out)  # type: ignore[arg-type]
         else:
             for key, item in value.items():
-                _check_value(expected.element, item, f"{where}[{json.dumps(key)}]", out)  # type: ignore[arg-type]
+                where_item = f"{where}[{json.dumps(key)}]"
+                _check_value(expected.element, item, where_item, out)  # type: ignore[arg-type]
     elif not _converts(value, expected.kind):
         got = _describe(value) + (f" {json.dumps(value)}" if isinstance(value, str) else "")
         out.append((where, f"wrong type: expected {expected}, got {got}"))
