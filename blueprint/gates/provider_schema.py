@@ -14,12 +14,13 @@ How the cdktf/cdktn generator encodes a Terraform schema in the assembly (the ru
   its initializer's `config` parameter is the struct of the resource's top-level arguments.
 - Every struct property (one per argument or nested block the user may set; computed-only
   attributes are left out) carries `Docs at Terraform Registry: {@link <url>#<name> <Class>#<name>}`
-  where `<name>` is the Terraform name verbatim. We take names from that link only (jsii names are
-  camelCase; the link is exact, a camelCase-to-snake_case conversion would be a guess).
+  where `<name>` is the Terraform name verbatim. We take names from that link only: jsii names
+  are camelCase and converting back is a guess (vault's `krb5conf_path` is jsii `krb5ConfPath`).
 - A nested block is a property whose description the generator sets to `<name> block`; any other
   struct-typed property is an attribute of object type (a plugin-framework nested attribute).
 - A block typed as one struct is a single-item block (max_items = 1, or nesting mode single); a
-  block typed as an array of structs is a list/set block without max_items = 1.
+  block typed as an array of structs is a list/set block without max_items = 1. (A nesting-mode
+  single block counts as required when all its attributes are: a generator rule, rare.)
 - A property is required when jsii marks it not `optional`: for an attribute, `required` in the
   schema; for a list or set block, min_items >= 1.
 - Types: string, number, boolean (bool), any (dynamic or skipped by the generator), arrays (list
@@ -195,8 +196,8 @@ class _Types:
 
     jsii writes the assembly with two-space indentation, so each type starts on a line indented
     by four spaces inside `"types"` (a raw newline never occurs inside a JSON string). Indexing
-    those lines and decoding single entries costs a fraction of parsing all 46 MB; any other
-    layout falls back to a full parse.
+    those lines and decoding single entries costs a fraction of parsing all of it; any other
+    layout falls back to a full parse (0.45 s instead of 1 s for provider kubernetes).
     """
 
     def __init__(self, text: str):

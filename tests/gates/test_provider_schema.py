@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import re
 from importlib import metadata
@@ -473,25 +472,6 @@ def test_names_come_from_the_registry_link_not_from_the_jsii_name(role_assembly)
     small = schema_from_assembly("pkg", json.dumps({"types": types}), package_json)
     names = set(small.resource("kubernetes_role_v1").blocks["rule"].block.attributes)
     assert names == {"api_groups", "resources", "resource_names", "verbs2_x"}
-
-
-@pytest.mark.parametrize(
-    "package, dist, resource, required",
-    [
-        ("cdktn_provider_vault", "cdktn-provider-vault", "vault_policy", {"name", "policy"}),
-        ("cdktn_provider_helm", "cdktn-provider-helm", "helm_release", {"name", "chart"}),
-    ],
-)
-def test_other_providers_load_the_same_way(package, dist, resource, required):
-    if importlib.util.find_spec(package) is None:
-        pytest.skip(f"{dist} is not installed")
-    schema = load_provider_schema(package)
-    description = metadata.metadata(dist).get_payload()
-    stated = re.search(r"bindings for (\S+) provider version (\S+)", description)
-    assert stated and schema.source == f"registry.terraform.io/{stated.group(1)}"
-    assert schema.provider_version == stated.group(2)
-    block = schema.resource(resource)
-    assert {n for n, a in block.attributes.items() if a.required} == required
 
 
 def test_missing_package_is_an_environment_error():
