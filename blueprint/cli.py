@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from blueprint import __version__, pipeline, writer
-from blueprint.errors import BlueprintError, ToolError
+from blueprint.errors import BlueprintError
 from blueprint.report import agent_data, error_data, gates_text, plan_text
 
 

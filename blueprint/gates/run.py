@@ -11,10 +11,13 @@ from blueprint.gates import hcl_reader
 from blueprint.gates.checkov_runner import coverage_findings, run_checkov
 from blueprint.gates.fmt import check_fmt
 from blueprint.gates.invariants import check_invariants
+from blueprint.gates.provider_schema import check_resource, load_provider_schema
 from blueprint.gates.result import Finding, GateResult
 from blueprint.models import AgentProfile, Environment
 
-GATES = ("invariants", "checkov", "coverage", "terraform-fmt")
+GATES = ("parse", "invariants", "provider-schema", "checkov", "coverage", "terraform-fmt")
+# Providers that cannot be installed here are checked against their recorded schema instead.
+SCHEMA_PACKAGES = ("cdktn_provider_kubernetes",)
 
 
 def policies_dir() -> Path:
@@ -48,12 +51,32 @@ def parse_gate(root: Path) -> tuple[list[hcl_reader.Resource], GateResult]:
                                  detail=f"{len(files)} files, {len(resources)} resources")
 
 
+def schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
+    """Every block of a kubernetes_* resource against the provider's schema (the jsii oracle)."""
+    started = time.perf_counter()
+    findings: list[Finding] = []
+    checked = 0
+    versions = []
+    for package in SCHEMA_PACKAGES:
+        schema = load_provider_schema(package)
+        versions.append(f"{schema.name} {schema.provider_version}")
+        for res in resources:
+            if res.type.startswith(schema.name + "_"):
+                checked += 1
+                findings += [Finding("provider-schema", "SCHEMA", problem, res.file, res.address)
+                             for problem in check_resource(schema, res)]
+    failed = len({f.resource for f in findings})
+    return GateResult("provider-schema", checked - failed, findings, time.perf_counter() - started,
+                      detail=", ".join(versions))
+
+
 def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> list[GateResult]:
     resources, parsed = parse_gate(root)
     results = [parsed]
     if not parsed.ok:
         return results
     results.append(check_invariants(resources, profiles, env))
+    results.append(schema_gate(resources))
     checkov_result, report = run_checkov(root, frameworks=("terraform",), policies_dir=policies_dir())
     results.append(checkov_result)
     started = time.perf_counter()
