@@ -83,9 +83,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    render = pipeline.render(args.environments, args.env)
     from blueprint.gates.run import run_gates  # imported here: validate/render need no gate tools
 
-    render = pipeline.render(args.environments, args.env)
     out = args.out or Path("build") / args.env
     scratch = writer.write_scratch(render.files)
     try:

@@ -1,0 +1,140 @@
+"""The CLI: exit codes (0 ok, 1 refused or gate failed, 2 invalid input, 3 tool missing), located
+messages, nothing written on error, stale files removed, JSON output, the real gates end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLE_ENVS, REPO, edit
+
+from blueprint.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_validate_ok(capsys, envs: Path) -> None:
+    code, out, _ = run(capsys, "validate", "--env", "prod", "--environments", str(envs))
+    assert code == 0 and "prod: 3 profiles valid" in out
+
+
+def test_unknown_key_exits_2_and_writes_nothing(capsys, envs: Path, tmp_path: Path) -> None:
+    edit(envs / "dev/agents/research.yaml", "name: research", "name: research\nverbz: [get]")
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "render", "--env", "dev", "--environments", str(envs), "--out", str(out_dir))
+    assert code == 2
+    assert f"{envs}/dev/agents/research.yaml:5:1: verbz: unknown key 'verbz'" in err
+    assert "Traceback" not in err
+    assert not out_dir.exists()
+
+
+def test_wildcard_verb_exits_1_naming_the_line(capsys, envs: Path, tmp_path: Path) -> None:
+    edit(envs / "_shared/cluster-triage.yaml", "verbs: [get, list, watch]", 'verbs: [get, "*"]')
+    out_dir = tmp_path / "out"
+    code, _, err = run(capsys, "check", "--env", "prod", "--environments", str(envs), "--out", str(out_dir))
+    assert code == 1
+    assert f"{envs}/_shared/cluster-triage.yaml:12:20: kubernetes.rules[0].verbs[1]: [wildcard]" in err
+    assert not out_dir.exists()
+
+
+def test_world_destination_exits_1_naming_both_lines(capsys, envs: Path) -> None:
+    edit(envs / "staging/environment.yaml", "cidrs: [192.0.2.10/32]", "cidrs: [0.0.0.0/0]")
+    code, _, err = run(capsys, "validate", "--env", "staging", "--environments", str(envs))
+    assert code == 1
+    assert (f"{envs}/_shared/research.yaml:10:5: egress[1]: [egress-world]" in err
+            and f"(destination defined at {envs}/staging/environment.yaml:27:13 destinations.llm-api.cidrs[0])" in err)
+
+
+def test_json_errors(capsys, envs: Path) -> None:
+    edit(envs / "dev/agents/research.yaml", "name: research", "name: research\nverbz: [get]")
+    code, out, _ = run(capsys, "validate", "--env", "dev", "--environments", str(envs), "--format", "json")
+    data = json.loads(out)
+    assert code == 2 and data["exit_code"] == 2 and data["error"] == "invalid-input"
+    assert data["problems"][0]["line"] == 5 and data["problems"][0]["path"] == "verbz"
+
+
+def test_unknown_environment(capsys, envs: Path) -> None:
+    code, _, err = run(capsys, "validate", "--env", "qa", "--environments", str(envs))
+    assert code == 2 and "no environment 'qa' (known: dev, prod, staging)" in err
+
+
+def test_render_writes_and_removes_stale_files(capsys, envs: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    code, out, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir))
+    assert code == 0 and "Not gated" in out
+    assert sorted(p.name for p in (out_dir / "agents").iterdir()) == [
+        "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
+    (out_dir / "agents" / ".terraform.lock.hcl").write_text("# user's file\n")
+    (envs / "prod/agents/research.yaml").unlink()
+    code, out, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir),
+                       "--format", "json")
+    data = json.loads(out)
+    assert data["removed"][0]["file"] == "agents/agent_research.tf"
+    assert "kubernetes_namespace_v1.research" in data["removed"][0]["destroys"]
+    assert not (out_dir / "agents/agent_research.tf").exists()
+    assert (out_dir / "agents/.terraform.lock.hcl").exists()  # never touch what we did not write
+    assert data["unchanged"] == ["agents/agent_cluster_triage.tf", "agents/agent_customer_support.tf",
+                                 "agents/providers.tf", "agents/versions.tf"]
+
+
+def test_missing_checkov_exits_3(capsys, envs: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("BLUEPRINT_CHECKOV", str(tmp_path / "no-checkov"))
+    code, _, err = run(capsys, "check", "--env", "dev", "--environments", str(envs), "--out", str(tmp_path / "o"))
+    assert code == 3 and "tool error" in err and "no-checkov" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_terraform_exits_3(capsys, envs: Path, tmp_path: Path, monkeypatch, checkov_bin: str) -> None:
+    monkeypatch.setenv("BLUEPRINT_CHECKOV", checkov_bin)
+    monkeypatch.setenv("BLUEPRINT_TERRAFORM", str(tmp_path / "no-terraform"))
+    code, _, err = run(capsys, "check", "--env", "dev", "--environments", str(envs), "--out", str(tmp_path / "o"))
+    assert code == 3 and "no-terraform" in err
+
+
+@pytest.mark.parametrize("env", EXAMPLE_ENVS)
+def test_check_examples_end_to_end(capsys, env: str, tmp_path: Path, monkeypatch, checkov_bin: str,
+                                   terraform_bin: str) -> None:
+    """`make demo`'s pipeline: real checkov with our pack, real terraform fmt, every gate green."""
+    monkeypatch.setenv("BLUEPRINT_CHECKOV", checkov_bin)
+    out_dir = tmp_path / env
+    code, out, err = run(capsys, "check", "--env", env, "--environments", str(REPO / "environments"),
+                         "--out", str(out_dir), "--format", "json")
+    data = json.loads(out)
+    assert code == 0, json.dumps([g for g in data["gates"] if not g["ok"]], indent=1) + err
+    gates = {g["gate"]: g for g in data["gates"]}
+    assert list(gates) == ["parse", "invariants", "provider-schema", "checkov", "coverage", "terraform-fmt"]
+    assert all(g["ok"] and g["checks_passed"] > 0 for g in gates.values())
+    assert sorted(p.name for p in (out_dir / "agents").glob("*.tf")) == [
+        "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
+
+
+def test_gate_failure_exits_1_and_writes_nothing(capsys, envs: Path, tmp_path: Path, monkeypatch,
+                                                 checkov_bin: str) -> None:
+    # A generator bug is simulated by a policy pack check the output cannot pass.
+    monkeypatch.setenv("BLUEPRINT_CHECKOV", checkov_bin)
+    import blueprint.gates.invariants as inv
+    original = inv.check_invariants
+
+    def broken(resources, profiles, env):
+        result = original(resources, profiles, env)
+        result.findings.append(inv.Finding("invariants", "INV_TEST", "injected", "agents/x.tf"))
+        return result
+
+    monkeypatch.setattr("blueprint.gates.run.check_invariants", broken)
+    code, out, _ = run(capsys, "check", "--env", "dev", "--environments", str(envs), "--out", str(tmp_path / "o"))
+    assert code == 1 and "FAIL: gates failed; nothing was written" in out
+    assert not (tmp_path / "o").exists()
+
+
+def test_console_script_runs() -> None:
+    proc = subprocess.run([sys.executable, "-m", "blueprint", "validate", "--env", "dev"], cwd=REPO,
+                          capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stderr
