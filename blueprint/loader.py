@@ -87,22 +87,27 @@ def _mark(file: str, node: yaml.Node) -> tuple[str, int, int]:
     return (file, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _walk(file: str, node: yaml.Node, path: Path_, source: SourceMap, problems: list[Problem]) -> None:
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def _walk(file: str, node: yaml.Node, path: Path_, source: SourceMap, problems: list[Problem], loader: Any) -> Any:
+    """Build the data and the source map in one pass over the composed node tree."""
     source.values[path] = _mark(file, node)
     if isinstance(node, yaml.MappingNode):
-        seen: set[Any] = set()
+        out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = key_node.value
-            if key in seen:
+            key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node, deep=True)
+            if key in out:
                 problems.append(
                     Problem(Location(*_mark(file, key_node), dotted(path + (key,))), f"duplicate key '{key}'; give each key once")
                 )
-            seen.add(key)
             source.keys[path + (key,)] = _mark(file, key_node)
-            _walk(file, value_node, path + (key,), source, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(file, item, path + (index,), source, problems)
+            out[key] = _walk(file, value_node, path + (key,), source, problems, loader)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(file, item, path + (i,), source, problems, loader) for i, item in enumerate(node.value)]
+    # Plain strings are by far the most common scalar; let PyYAML resolve everything else.
+    return node.value if node.tag == _STR_TAG else loader.construct_object(node, deep=True)
 
 
 def read_yaml(path: Path) -> Document:
@@ -114,9 +119,11 @@ def read_yaml(path: Path) -> Document:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError([Problem(Location(shown), f"cannot read the file: {exc}")]) from None
     loader = _Loader(text)
+    source = SourceMap()
+    problems: list[Problem] = []
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        data = _walk(shown, node, (), source, problems, loader) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(shown, mark.line + 1, mark.column + 1) if mark else Location(shown)
@@ -127,9 +134,6 @@ def read_yaml(path: Path) -> Document:
         loader.dispose()
     if not isinstance(data, dict):
         raise InputError([Problem(Location(shown, 1, 1), "the file must hold a YAML mapping (key: value pairs)")])
-    source = SourceMap()
-    problems: list[Problem] = []
-    _walk(shown, node, (), source, problems)
     if problems:
         raise InputError(problems)
     return Document(shown, data, source)

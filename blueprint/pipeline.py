@@ -11,11 +11,10 @@ from pathlib import Path
 
 from blueprint.emit.terraform import emit_environment
 from blueprint.errors import Problem, RefusedError
-from blueprint.gates import hcl_reader
 from blueprint.gates.result import GateResult
 from blueprint.loader import LoadedEnvironment, dotted, load_environment
 from blueprint.plan.build import plan_agent, plan_environment
-from blueprint.plan.least_privilege import judge
+from blueprint.plan.least_privilege import Judgement, judge
 from blueprint.plan.objects import EnvironmentPlan
 from blueprint import writer
 
@@ -28,12 +27,10 @@ class Render:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def refusal_problems(loaded: LoadedEnvironment) -> list[Problem]:
+def refusal_problems(loaded: LoadedEnvironment, judgements: list[Judgement]) -> list[Problem]:
     """Every least-privilege refusal no exception waives, plus exceptions that waive nothing."""
     problems: list[Problem] = []
-    env = loaded.environment
-    for lp in loaded.profiles:
-        judgement = judge(lp.profile, env)
+    for lp, judgement in zip(loaded.profiles, judgements):
         for refusal in judgement.refused:
             message = refusal.message
             if refusal.env_path is not None:
@@ -51,11 +48,12 @@ def render(environments_root: Path, env: str) -> Render:
     t0 = time.perf_counter()
     loaded = load_environment(environments_root, env)
     t1 = time.perf_counter()
-    problems = refusal_problems(loaded)
+    judgements = [judge(lp.profile, loaded.environment) for lp in loaded.profiles]
+    problems = refusal_problems(loaded, judgements)
     if problems:
         raise RefusedError(problems)
-    agents = [plan_agent(lp.profile, loaded.environment, judge(lp.profile, loaded.environment), lp.file, lp.base)
-              for lp in loaded.profiles]
+    agents = [plan_agent(lp.profile, loaded.environment, judgement, lp.file, lp.base)
+              for lp, judgement in zip(loaded.profiles, judgements)]
     plan = plan_environment(loaded.environment, loaded.file, agents)
     t2 = time.perf_counter()
     files = emit_environment(plan)
@@ -71,6 +69,8 @@ class Removal:
 
 def pending_removals(out_dir: Path, files: dict[str, str]) -> list[Removal]:
     """Files a write would remove, with the resources `terraform apply` would then destroy."""
+    from blueprint.gates import hcl_reader  # only needed when something is removed
+
     removals = []
     for rel in writer.stale_files(out_dir, files):
         try:

@@ -7,7 +7,9 @@ single-line attributes; a block, a multi-line map or a blank line ends the run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Union
 
 INDENT = "  "
@@ -66,28 +68,23 @@ class Comment:
     text: str
 
 
+_SAFE = re.compile(r"[A-Za-z0-9 ._/:@,+=()'*#!?;<>\[\]~^&|-]*")
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES.update({chr(c): f"\\u{c:04x}" for c in [*range(0x20), 0x7F] if chr(c) not in _ESCAPES})
+_TRANSLATE = str.maketrans(_ESCAPES)
+
+
+@lru_cache(maxsize=65536)
 def quote(text: str) -> str:
     """An HCL string literal whose value is exactly `text`: no interpolation can survive."""
-    out = ['"']
-    for ch in text:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    body = "".join(out[1:])
-    # Template sequences: `${` and `%{` start interpolation/directives; doubling makes them literal.
-    body = body.replace("${", "$${").replace("%{", "%%{")
-    return '"' + body + '"'
+    if _SAFE.fullmatch(text):  # the common case: identifiers, labels, CIDRs
+        return f'"{text}"'
+    body = text.translate(_TRANSLATE)
+    # `${` and `%{` would start an interpolation or a directive. Terraform reads both `$${` and
+    # `\u0024{` as the literal text; python-hcl2 (our gates' parser) rejects a `$${` with no later
+    # `}`, so we write the unicode escape, which every parser reads literally.
+    body = body.replace("${", "\\u0024{").replace("%{", "\\u0025{")
+    return f'"{body}"'
 
 
 def _scalar(value: Scalar) -> str:

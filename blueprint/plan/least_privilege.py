@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 
 from blueprint.models import AgentProfile, Environment
 from blueprint.models.profile import Waiver
@@ -95,9 +96,14 @@ def rbac_refusals(profile: AgentProfile) -> list[Refusal]:
     return found
 
 
+@lru_cache(maxsize=4096)
+def network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    return ipaddress.ip_network(cidr)
+
+
 def _overlaps(net: ipaddress._BaseNetwork, cidrs: list[str]) -> str | None:
     for cidr in cidrs:
-        other = ipaddress.ip_network(cidr)
+        other = network(cidr)
         if other.version == net.version and net.overlaps(other):
             return cidr
     return None
@@ -109,7 +115,7 @@ def egress_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
     for k, name in enumerate(profile.egress):
         destination = env.destinations[name]
         for m, cidr in enumerate(destination.cidrs):
-            net = ipaddress.ip_network(cidr)
+            net = network(cidr)
             where: Path_ = ("destinations", name, "cidrs", m)
             here: Path_ = ("egress", k)
             widest = env.egress_policy.widest_ipv4_prefix if net.version == 4 else env.egress_policy.widest_ipv6_prefix

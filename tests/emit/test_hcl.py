@@ -23,14 +23,17 @@ NASTY = [
     "trailing $",
     "trailing %",
     "$$${x}",
+    "${",
+    "%{",
+    "unclosed ${ and %{ here",
     "unicode: é ✓ \u0001 \u007f",
     "",
 ]
 
 
 def test_quote_escapes_templates() -> None:
-    assert quote("${x}") == '"$${x}"'
-    assert quote("%{x}") == '"%%{x}"'
+    assert quote("${x}") == '"\\u0024{x}"'
+    assert quote("%{x}") == '"\\u0025{x}"'
     assert quote('a"b\\c\n') == '"a\\"b\\\\c\\n"'
 
 
