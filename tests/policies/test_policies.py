@@ -97,16 +97,22 @@ def _checkov_binary() -> str:
 
 
 @pytest.fixture(scope="session")
-def checkov_run() -> dict:
-    """One checkov run over all fixtures with our checks only: {"results": {...}, "stderr": str}."""
+def checkov_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One checkov run over all fixtures with our checks only: {"results": {...}, "stderr": str}.
+
+    Isolated like the product's gate: no CKV_*/BC_* variables (CKV_SKIP_CHECK, ...) and an empty
+    working directory and $HOME, so no stray .checkov.yaml changes which checks run.
+    """
     binary = _checkov_binary()
-    env = dict(os.environ, CKV_PARSE_ERROR_FAIL="true", PYTHONDONTWRITEBYTECODE="1", LOG_LEVEL="WARNING")
+    scratch = tmp_path_factory.mktemp("checkov-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CKV_", "BC_", "PRISMA_", "CHECKOV_"))}
+    env.update(CKV_PARSE_ERROR_FAIL="true", PYTHONDONTWRITEBYTECODE="1", LOG_LEVEL="WARNING", HOME=str(scratch))
     command = [
         binary, "-d", str(FIXTURES), "--framework", "terraform",
         "--external-checks-dir", str(POLICIES), "-c", ",".join(sorted(PACK, key=_id_key)),
         "--skip-download", "-o", "json",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=scratch, timeout=TIMEOUT, check=False)
     assert done.returncode in (0, 1), f"checkov exited {done.returncode}:\n{done.stderr[-3000:]}"
     output = json.loads(done.stdout)
     reports = output if isinstance(output, list) else [output]

@@ -1,0 +1,1 @@
+"""blueprint's checkov policy pack. checkov loads Python checks only from a folder with this file."""
