@@ -10,6 +10,18 @@ TERRAFORM_VERSION = ">= 1.6.0, < 2.0.0"
 # Matches the provider version of the schema oracle (cdktn-provider-kubernetes) the tests use.
 KUBERNETES_PROVIDER = ("hashicorp/kubernetes", "~> 3.4.0")
 RBAC_GROUP = "rbac.authorization.k8s.io"
+# The checkov checks (ours and built-in) a waived refusal would otherwise fail, by refusal code.
+# An exception becomes `# checkov:skip=ID:reason` on the resources it concerns, so checkov reports
+# the check as skipped (with the reason) instead of failing, and reviewers see it in the file.
+CHECKOV_SKIPS = {
+    "wildcard": ("BP_K8S_6", "BP_K8S_7", "BP_K8S_8", "CKV_K8S_49"),
+    "escalation-verb": ("BP_K8S_7",),
+    "unnamed-secret-read": ("BP_K8S_8",),
+    "egress-world": ("BP_K8S_13",),
+    "egress-metadata": ("BP_K8S_13",),
+}
+RBAC_CODES = ("wildcard", "escalation-verb", "unnamed-secret-read")
+EGRESS_CODES = ("egress-world", "egress-metadata")
 
 
 def _header(source: str, what: str) -> list[str]:
@@ -27,6 +39,18 @@ def _metadata(parent: Block, name: str, namespace: str | None, labels, annotatio
     if annotations:
         meta.attr("annotations", dict(annotations))
     meta.attr("labels", dict(labels))
+
+
+def _skips(block: Block, agent: AgentPlan, codes: tuple[str, ...]) -> None:
+    """checkov skip comments for the checks this agent's exceptions waive on this resource."""
+    seen = set()
+    for exception in agent.exceptions:
+        if exception.waives not in codes:
+            continue
+        for check in CHECKOV_SKIPS.get(exception.waives, ()):
+            if check not in seen:
+                seen.add(check)
+                block.comment(f"checkov:skip={check}:exception {exception.name}: {exception.reason}")
 
 
 def _depends(block: Block, *refs: str) -> None:
@@ -60,6 +84,7 @@ def _roles(agent: AgentPlan, ns_ref: str) -> list[Block]:
         label = _role_label(agent, role)
         kind = "cluster_role" if role.cluster else "role"
         rb = Block("resource", (f"kubernetes_{kind}_v1", label))
+        _skips(rb, agent, RBAC_CODES)
         _metadata(rb, role.name, role.namespace, agent.labels)
         for rule in role.rules:
             r = rb.block("rule")
@@ -112,6 +137,7 @@ def _network_policies(agent: AgentPlan, ns_ref: str) -> list[Block]:
     _depends(deny, ns_ref)
 
     allow = Block("resource", ("kubernetes_network_policy_v1", f"{agent.label}_allow_egress"))
+    _skips(allow, agent, EGRESS_CODES)
     _metadata(allow, "allow-egress", agent.namespace, agent.labels)
     spec = allow.block("spec")
     spec.block("pod_selector")

@@ -229,10 +229,10 @@ def coverage_findings(report: CheckovReport, emitted_resources: Iterable[tuple[s
 
     `emitted_resources` holds (type, address, file relative to the scanned root). A type none of
     whose resources any check (built-in or ours) passed or failed has no coverage at all; a type
-    with only some resources inspected means checkov did not see the others. Skipped checks do
-    not count: they inspected nothing.
+    with only some resources inspected means checkov did not see the others. A check skipped by
+    a named exception counts: it applies to the resource, and the report shows the waiver.
     """
-    inspected = {(r.file, r.resource) for r in report.records if r.inspected}
+    inspected = {(r.file, r.resource) for r in report.records if r.inspected or r.outcome == "skipped"}
     inspected_anywhere = {address for _, address in inspected}
     by_type: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for rtype, address, file in emitted_resources:

@@ -509,7 +509,8 @@ def test_coverage_flags_types_and_resources_nothing_inspected(tmp_path: Path):
     report = CheckovReport(tmp_path, ("terraform",), [
         record("BP_K8S_6", "kubernetes_role_v1.a", "passed"),
         record("BP_K8S_7", "kubernetes_role_v1.a", "failed"),
-        record("BP_K8S_5", "kubernetes_service_account_v1.a", "skipped"),  # skipped inspects nothing
+        record("BP_K8S_5", "kubernetes_service_account_v1.a", "skipped"),  # waived by a named exception
+        record("BP_K8S_1", "kubernetes_namespace_v1.a", "skipped", file="agents/other.tf"),
         record("BP_K8S_6", "kubernetes_role_v1.c", "passed", file="agents/c.tf"),
     ])
     emitted_resources = [
@@ -517,14 +518,17 @@ def test_coverage_flags_types_and_resources_nothing_inspected(tmp_path: Path):
         ("kubernetes_role_v1", "kubernetes_role_v1.b", "agents/b.tf"),
         ("kubernetes_role_v1", "kubernetes_role_v1.c", "agents/other.tf"),  # inspected, but in another file
         ("kubernetes_service_account_v1", "kubernetes_service_account_v1.a", "agents/a.tf"),
+        ("kubernetes_namespace_v1", "kubernetes_namespace_v1.a", "agents/a.tf"),
+        ("kubernetes_limit_range_v1", "kubernetes_limit_range_v1.a", "agents/a.tf"),
     ]
 
     findings = coverage_findings(report, emitted_resources)
 
     assert [(f.gate, f.check_id, f.resource, f.file) for f in findings] == [
+        ("coverage", "COVERAGE_TYPE", "kubernetes_limit_range_v1.a", "agents/a.tf"),
+        ("coverage", "COVERAGE_TYPE", "kubernetes_namespace_v1.a", "agents/a.tf"),  # skipped, but elsewhere
         ("coverage", "COVERAGE_RESOURCE", "kubernetes_role_v1.b", "agents/b.tf"),
-        ("coverage", "COVERAGE_TYPE", "kubernetes_service_account_v1.a", "agents/a.tf"),
     ]
-    assert "inspected 1 of 3 kubernetes_role_v1 resources" in findings[0].message
-    assert "kubernetes_role_v1.b, kubernetes_role_v1.c" in findings[0].message
+    assert "inspected 1 of 3 kubernetes_role_v1 resources" in findings[2].message
+    assert "kubernetes_role_v1.b, kubernetes_role_v1.c" in findings[2].message
     assert coverage_findings(report, [("kubernetes_role_v1", "kubernetes_role_v1.c", "")]) == []
