@@ -132,7 +132,9 @@ def test_widening_beyond_base_is_reported(envs: Path) -> None:
     plan = render(envs, "dev").plan
     widening = {a.name: a.widening for a in plan.agents}
     assert widening["research"] == ("egress to search-sandbox", "exception dev-search-sandbox-pool waives egress-too-wide")
-    assert "get pods (namespace sandbox)" in widening["cluster-triage"]
+    assert widening["cluster-triage"] == (
+        "get, list, watch events (namespace sandbox)", "get, list, watch pods (namespace sandbox)",
+        "get, list, watch pods/log (namespace sandbox)")
     assert widening["customer-support"] == ()
     prod = {a.name: a.widening for a in render(envs, "prod").plan.agents}
     assert prod["customer-support"] == ("max pods 2 -> 4",)

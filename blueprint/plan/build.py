@@ -92,22 +92,27 @@ def _quota(profile: AgentProfile, env: Environment) -> tuple[Quota, LimitRangePl
     return Quota(tuple(sorted(hard.items()))), limits
 
 
-def grants(profile: AgentProfile) -> dict[str, str]:
-    """Every permission a profile grants, keyed for comparison, with a readable value."""
-    out: dict[str, str] = {}
+def grants(profile: AgentProfile) -> dict[tuple, str]:
+    """Every permission a profile grants, one key per verb, for comparison.
+
+    RBAC keys are (where, api group, resource, resource names, verb); the value is the readable
+    subject without the verb, so that grants can be regrouped by subject.
+    """
+    out: dict[tuple, str] = {}
     own = namespace_for(profile.name)
     for rule in profile.kubernetes.rules:
         where = "cluster-wide" if rule.scope == "cluster" else f"namespace {rule.namespace or own}"
-        names = f" named {', '.join(rule.resource_names)}" if rule.resource_names else ""
+        names = tuple(rule.resource_names)
+        named = f" named {', '.join(names)}" if names else ""
         for group in rule.api_groups:
             for resource in rule.resources:
                 for verb in rule.verbs:
-                    key = f"rbac|{where}|{group}|{resource}|{verb}|{names}"
-                    out[key] = f"{verb} {group + '/' if group else ''}{resource}{names} ({where})"
+                    subject = f"{group + '/' if group else ''}{resource}{named} ({where})"
+                    out[("rbac", where, group, resource, names, verb)] = subject
     for name in profile.egress:
-        out[f"egress|{name}"] = f"egress to {name}"
+        out[("egress", name)] = f"egress to {name}"
     for waiver in profile.exceptions:
-        out[f"exception|{waiver.name}"] = f"exception {waiver.name} waives {waiver.waives}"
+        out[("exception", waiver.name)] = f"exception {waiver.name} waives {waiver.waives}"
     return out
 
 
@@ -116,7 +121,14 @@ def widening(profile: AgentProfile, base: AgentProfile | None) -> tuple[str, ...
     if base is None:
         return ()
     mine, theirs = grants(profile), grants(base)
-    found = [mine[k] for k in sorted(mine) if k not in theirs]
+    verbs_by_subject: dict[str, list[str]] = {}
+    found: list[str] = []
+    for key in sorted(k for k in mine if k not in theirs):
+        if key[0] == "rbac":
+            verbs_by_subject.setdefault(mine[key], []).append(key[-1])
+        else:
+            found.append(mine[key])
+    found = [f"{', '.join(verbs)} {subject}" for subject, verbs in verbs_by_subject.items()] + found
     res, b = profile.resources, base.resources
     caps = (
         ("cpu limit", cpu_millicores(str(res.limits.cpu)), cpu_millicores(str(b.limits.cpu)), format_cpu),
