@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from blueprint.errors import ToolError
@@ -71,19 +72,30 @@ def schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
 
 
 def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> list[GateResult]:
-    resources, parsed = parse_gate(root)
-    results = [parsed]
-    if not parsed.ok:
-        return results
-    results.append(check_invariants(resources, profiles, env))
-    results.append(schema_gate(resources))
-    checkov_result, report = run_checkov(root, frameworks=("terraform",), policies_dir=policies_dir())
+    """All gates over `root`. checkov and terraform fmt are subprocesses, so they run in threads
+    while this process parses the files and checks the invariants and schemas (2 cores: the
+    slow parse overlaps the slow checkov scan)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        checkov_job = pool.submit(run_checkov, root, frameworks=("terraform",), policies_dir=policies_dir())
+        fmt_job = pool.submit(check_fmt, root)
+        try:
+            resources, parsed = parse_gate(root)
+            results = [parsed]
+            if parsed.ok:
+                results.append(check_invariants(resources, profiles, env))
+                results.append(schema_gate(resources))
+            checkov_result, report = checkov_job.result()
+            fmt_result = fmt_job.result()
+        except BaseException:
+            for job in (checkov_job, fmt_job):
+                job.cancel()
+            raise
     results.append(checkov_result)
-    started = time.perf_counter()
-    emitted = [(r.type, r.address, r.file) for r in resources]
-    coverage = coverage_findings(report, emitted)
-    results.append(GateResult("coverage", len({r.type for r in resources}) - len({f.resource for f in coverage}),
-                              coverage, time.perf_counter() - started,
-                              detail=f"{len({r.type for r in resources})} resource types"))
-    results.append(check_fmt(root))
+    if parsed.ok:
+        started = time.perf_counter()
+        types = {r.type for r in resources}
+        coverage = coverage_findings(report, [(r.type, r.address, r.file) for r in resources])
+        results.append(GateResult("coverage", len(types) - len(coverage), coverage,
+                                  time.perf_counter() - started, detail=f"{len(types)} resource types"))
+    results.append(fmt_result)
     return results

@@ -53,7 +53,7 @@ def blueprint(*argv: str, env: dict[str, str] | None = None) -> tuple[float, sub
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", type=int, nargs="+", default=[100, 1000])
+    parser.add_argument("--agents", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--check-agents", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--repeat", type=int, default=3, help="render runs per size; the best is reported")
     args = parser.parse_args()
