@@ -368,6 +368,39 @@ def load_profile(path: Path, boundary: Path) -> LoadedProfile:
     return LoadedProfile(profile, doc.file, doc.source, base, base_doc.file if base_doc else None)
 
 
+IAM_ROLE_NAME_MAX = 64
+
+
+def _secret_reference_problems(loaded: LoadedProfile, environment: Environment) -> list[Problem]:
+    """Secrets need their backend configured in the environment, in its region, with names that fit."""
+    problems: list[Problem] = []
+    backends = environment.secret_backends
+    for i, secret in enumerate(loaded.profile.secrets):
+        backend = secret.backend
+        configured = getattr(backends, backend)
+        if configured is None:
+            problems.append(Problem(loaded.source.locate(("secrets", i, backend)),
+                                    f"the environment configures no '{backend}' secret backend; add "
+                                    f"secretBackends.{backend} to environment.yaml or use another backend"))
+            continue
+        if secret.aws is not None:
+            region = secret.aws.arn.split(":")[3]
+            if region != configured.region:
+                problems.append(Problem(loaded.source.locate(("secrets", i, "aws", "arn")),
+                                        f"secret is in region {region}, but the environment's AWS backend "
+                                        f"reads from {configured.region}; use a secret in {configured.region}"))
+            if secret.aws.kms_key_arn and secret.aws.kms_key_arn.split(":")[3] != configured.region:
+                problems.append(Problem(loaded.source.locate(("secrets", i, "aws", "kmsKeyArn")),
+                                        f"the KMS key must be in {configured.region}, the secret's region"))
+    if loaded.profile.secret_backend == "aws" and backends.aws is not None:
+        role = backends.aws.role_name(environment.name, loaded.profile.name)
+        if len(role) > IAM_ROLE_NAME_MAX:
+            problems.append(Problem(loaded.source.locate(("name",)),
+                                    f"the IAM role name '{role}' would be {len(role)} characters; IAM allows "
+                                    f"{IAM_ROLE_NAME_MAX}: shorten the agent name or the environment's rolePrefix"))
+    return problems
+
+
 @dataclass
 class LoadedEnvironment:
     environment: Environment
@@ -421,6 +454,7 @@ def load_environment(environments_root: Path, env: str) -> LoadedEnvironment:
                     known = ", ".join(sorted(environment.destinations)) or "none"
                     problems.append(Problem(loaded.source.locate(("egress", index)),
                                             f"unknown destination '{dest}'; the environment defines: {known}"))
+            problems.extend(_secret_reference_problems(loaded, environment))
             for index, waiver in enumerate(loaded.profile.exceptions):
                 if waiver.destination is not None and waiver.destination not in loaded.profile.egress:
                     problems.append(Problem(loaded.source.locate(("exceptions", index, "destination")),

@@ -34,7 +34,8 @@ def refusal_problems(loaded: LoadedEnvironment, judgements: list[Judgement]) -> 
         for refusal in judgement.refused:
             message = refusal.message
             if refusal.env_path is not None:
-                message += f" (destination defined at {loaded.source.locate(refusal.env_path)} {dotted(refusal.env_path)})"
+                what = "destination defined at" if refusal.destination else "environment setting at"
+                message += f" ({what} {loaded.source.locate(refusal.env_path)} {dotted(refusal.env_path)})"
             problems.append(Problem(lp.source.locate(refusal.profile_path), f"[{refusal.code}] {message}"))
         for index, waiver in judgement.unused:
             problems.append(Problem(lp.source.locate(("exceptions", index)),

@@ -26,8 +26,8 @@ def test_examples_load(envs: Path) -> None:
 def test_unknown_key_is_located_with_allowed_keys(envs: Path) -> None:
     (envs / "dev/agents/research.yaml").write_text((envs / "dev/agents/research.yaml").read_text() + "egres: []\n")
     assert problems(envs) == [
-        "dev/agents/research.yaml:17:1: egres: unknown key 'egres'; allowed keys here: apiVersion, description, "
-        "egress, exceptions, extends, kind, kubernetes, name, owner, resources"
+        "dev/agents/research.yaml:17:1: egres: unknown key 'egres'; allowed keys here: apiVersion, credentialTtl, description, "
+        "egress, exceptions, extends, kind, kubernetes, name, owner, resources, secrets"
     ]
 
 

@@ -107,14 +107,6 @@ def _single_line(value: Value) -> str | None:
     return _scalar(value)
 
 
-def _map_lines(value: dict, depth: int) -> list[str]:
-    pad = INDENT * (depth + 1)
-    keys = [quote(k) for k in value]
-    width = max(len(k) for k in keys)
-    lines = [f"{pad}{k.ljust(width)} = {_scalar(v)}" for k, v in zip(keys, value.values())]
-    return lines + [INDENT * depth + "}"]
-
-
 def _render_items(items: list, depth: int) -> list[str]:
     lines: list[str] = []
     run: list[tuple[str, str]] = []  # consecutive single-line attributes, aligned together
@@ -134,7 +126,9 @@ def _render_items(items: list, depth: int) -> list[str]:
                 continue
             flush()
             lines.append(f"{pad}{item.key} = {{")
-            lines.extend(_map_lines(item.value, depth))
+            # Object keys are always quoted, so any label key is valid; nested objects nest.
+            lines.extend(_render_items([Attr(quote(k), v) for k, v in item.value.items()], depth + 1))
+            lines.append(f"{pad}}}")
         elif isinstance(item, Block):
             flush()
             lines.extend(render_block(item, depth))

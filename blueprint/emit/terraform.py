@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from blueprint.emit.hcl import Block, Ref, render_file
+from blueprint.emit.identity import aws_blocks, spc_block, vault_blocks
 from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan, Peer, RolePlan
 
-STAGE = "agents"
 TERRAFORM_VERSION = ">= 1.6.0, < 2.0.0"
-# Matches the provider version of the schema oracle (cdktn-provider-kubernetes) the tests use.
-KUBERNETES_PROVIDER = ("hashicorp/kubernetes", "~> 3.4.0")
+# Stage roots in apply order: each is initialised and applied on its own.
+STAGES = ("platform", "identity-aws", "identity-vault", "agents", "agents-crd")
+# Pinned to the versions our gates check against: the schema oracle (cdktn-provider-kubernetes,
+# -vault, -helm) and, for aws, the real provider that terraform validate/plan run with.
+PROVIDERS = {
+    "kubernetes": ("hashicorp/kubernetes", "~> 3.4.0"),
+    "aws": ("hashicorp/aws", "~> 5.100.0"),
+    "vault": ("hashicorp/vault", "~> 5.13.0"),
+    "helm": ("hashicorp/helm", "~> 3.3.0"),
+}
+STAGE_PROVIDERS = {
+    "platform": ("helm", "kubernetes"),
+    "identity-aws": ("aws",),
+    "identity-vault": ("vault",),
+    "agents": ("kubernetes",),
+    "agents-crd": ("kubernetes",),
+}
 RBAC_GROUP = "rbac.authorization.k8s.io"
 # The checkov checks (ours and built-in) a waived refusal would otherwise fail, by refusal code.
 # An exception becomes `# checkov:skip=ID:reason` on the resources it concerns, so checkov reports
@@ -68,7 +83,7 @@ def _namespace(agent: AgentPlan) -> Block:
 
 def _service_account(agent: AgentPlan, ns_ref: str) -> Block:
     sa = Block("resource", ("kubernetes_service_account_v1", agent.label))
-    _metadata(sa, agent.service_account, agent.namespace, agent.labels)
+    _metadata(sa, agent.service_account, agent.namespace, agent.labels, agent.service_account_annotations)
     sa.attr("automount_service_account_token", False)
     _depends(sa, ns_ref)
     return sa
@@ -165,41 +180,97 @@ def _quota(agent: AgentPlan, ns_ref: str) -> list[Block]:
     return [quota, limits]
 
 
-def agent_file(agent: AgentPlan) -> str:
+def agent_blocks(agent: AgentPlan) -> list[Block]:
     ns_ref = f"kubernetes_namespace_v1.{agent.label}"
-    blocks = [_namespace(agent), _service_account(agent, ns_ref), *_roles(agent, ns_ref),
-              *_network_policies(agent, ns_ref), *_quota(agent, ns_ref)]
-    header = _header(agent.source_file, f"Agent {agent.name}: namespace, identity, RBAC, network policy, quota.")
-    return render_file(header, blocks)
+    return [_namespace(agent), _service_account(agent, ns_ref), *_roles(agent, ns_ref),
+            *_network_policies(agent, ns_ref), *_quota(agent, ns_ref)]
 
 
-def versions_file(plan: EnvironmentPlan) -> str:
+def versions_file(plan: EnvironmentPlan, stage: str, providers: tuple[str, ...]) -> str:
     terraform = Block("terraform")
     terraform.attr("required_version", TERRAFORM_VERSION)
-    providers = terraform.block("required_providers")
-    source, version = KUBERNETES_PROVIDER
-    providers.attr("kubernetes", {"source": source, "version": version})
+    required = terraform.block("required_providers")
+    for name in providers:
+        source, version = PROVIDERS[name]
+        required.attr(name, {"source": source, "version": version})
     backend = terraform.block("backend", plan.backend.type)
-    for key, value in plan.backend.settings:
+    for key, value in plan.backend.for_stage(stage):
         backend.attr(key, value)
-    return render_file(_header(plan.source_file, f"Stage {STAGE}: Terraform and provider versions, state backend."), [terraform])
+    header = _header(plan.source_file, f"Stage {stage}: Terraform and provider versions, state backend.")
+    return render_file(header, [terraform])
 
 
-def providers_file(plan: EnvironmentPlan) -> str:
+def _kubernetes_provider(plan: EnvironmentPlan) -> Block:
     provider = Block("provider", ("kubernetes",))
     provider.attr("host", plan.provider.host)
     provider.attr("config_path", plan.provider.config_path)
     if plan.provider.config_context:
         provider.attr("config_context", plan.provider.config_context)
-    return render_file(_header(plan.source_file, f"Stage {STAGE}: the cluster this environment applies to."), [provider])
+    return provider
+
+
+def _tags(plan: EnvironmentPlan) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": "blueprint", "blueprint.dev/environment": plan.env}
+
+
+def providers_file(plan: EnvironmentPlan, stage: str) -> str:
+    if stage in ("agents", "agents-crd"):
+        blocks = [_kubernetes_provider(plan)]
+        what = "the cluster this environment applies to"
+    elif stage == "identity-aws":
+        assert plan.aws is not None
+        aws = Block("provider", ("aws",))
+        aws.attr("region", plan.aws.region)
+        aws.attr("allowed_account_ids", [plan.aws.account_id])
+        aws.block("default_tags").attr("tags", _tags(plan))
+        blocks = [aws]
+        what = "the AWS account holding the agents' IAM roles"
+    else:
+        vault = Block("provider", ("vault",))
+        vault.attr("address", plan.vault_address)
+        blocks = [vault]
+        what = "the Vault holding the agents' secrets (token from VAULT_TOKEN at apply time)"
+    return render_file(_header(plan.source_file, f"Stage {stage}: {what}."), blocks)
+
+
+def _stage_file(agent: AgentPlan, stage: str, blocks: list[Block], what: str) -> tuple[str, str]:
+    header = _header(agent.source_file, f"Agent {agent.name}: {what}.")
+    return f"{stage}/agent_{agent.label}.tf", render_file(header, blocks)
 
 
 def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
-    """Every file of the environment's output, keyed by path relative to build/<env>/."""
-    files = {
-        f"{STAGE}/versions.tf": versions_file(plan),
-        f"{STAGE}/providers.tf": providers_file(plan),
-    }
+    """Every file of the environment's output, keyed by path relative to build/<env>/.
+
+    One folder per stage root; a stage is emitted only when some agent needs it.
+    """
+    per_stage: dict[str, dict[str, str]] = {stage: {} for stage in STAGES}
     for agent in plan.agents:
-        files[f"{STAGE}/agent_{agent.label}.tf"] = agent_file(agent)
+        path, text = _stage_file(agent, "agents", agent_blocks(agent),
+                                 "namespace, identity, RBAC, network policy, quota")
+        per_stage["agents"][path] = text
+        if agent.secrets is None:
+            continue
+        if agent.secrets.backend == "aws":
+            path, text = _stage_file(agent, "identity-aws", aws_blocks(agent, _tags(plan)),
+                                     "IAM role, trust and secret grant")
+            per_stage["identity-aws"][path] = text
+        else:
+            path, text = _stage_file(agent, "identity-vault", vault_blocks(agent), "Vault policy and auth role")
+            per_stage["identity-vault"][path] = text
+        path, text = _stage_file(agent, "agents-crd", [spc_block(agent)], "SecretProviderClass")
+        per_stage["agents-crd"][path] = text
+
+    files: dict[str, str] = {}
+    for stage, agent_files in per_stage.items():
+        if not agent_files and stage != "agents":
+            continue
+        files[f"{stage}/versions.tf"] = versions_file(plan, stage, STAGE_PROVIDERS[stage])
+        files[f"{stage}/providers.tf"] = providers_file(plan, stage)
+        files.update(agent_files)
     return dict(sorted(files.items()))
+
+
+def stages(files: dict[str, str]) -> list[str]:
+    """The stage roots present in an output, in apply order."""
+    present = {path.split("/", 1)[0] for path in files}
+    return [stage for stage in STAGES if stage in present]

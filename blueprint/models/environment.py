@@ -112,6 +112,62 @@ class LocalBackend(StrictModel):
     directory: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./-]+$")] = "terraform-state"
 
 
+class VaultBackend(StrictModel):
+    """Vault with its Kubernetes auth method; the CSI provider pods (not agents) reach `cidrs`."""
+
+    address: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?$", max_length=253),
+                       Field(description="https://host[:port] of Vault")]
+    cidrs: Annotated[list[Cidr], Field(min_length=1)]
+    port: Port = 8200
+    kubernetes_auth_mount: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$")] = "kubernetes"
+    audience: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:/-]+$", max_length=253)] = "vault"
+    token_ttl_ceiling: Annotated[int, Field(ge=60, le=900, description="seconds, at most 900 (15 minutes)")] = 900
+    # The environment's grant: agents may only be given paths under these prefixes.
+    allowed_path_prefixes: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*/$")]],
+        Field(min_length=1, description="path prefixes ending in '/', e.g. secret/data/prod/"),
+    ]
+
+
+class AwsBackend(StrictModel):
+    """AWS Secrets Manager through IRSA or EKS Pod Identity."""
+
+    account_id: Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$"), Field(description="12 digits, quoted")]
+    region: Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]$")]
+    eks_cluster: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")]
+    identity: Literal["irsa", "pod-identity"] = "irsa"
+    oidc_provider: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9.*?-]+(/[A-Za-z0-9*?-]+)*$", max_length=253),
+        Field(description="the cluster's OIDC issuer without https://, e.g. oidc.eks.eu-west-1.amazonaws.com/id/<32 hex>"),
+    ] | None = None
+    endpoint_cidrs: Annotated[list[Cidr], Field(min_length=1, description="Secrets Manager and STS VPC endpoints")]
+    # IAM's floor for max_session_duration is 3600 s: the shortest ceiling a role can have.
+    session_ceiling: Annotated[int, Field(ge=3600, le=3600)] = 3600
+    # The environment's grant: agents may only be given secrets whose names start with these.
+    allowed_secret_prefixes: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9/_+=.@-]+/$")]],
+        Field(min_length=1, description="secret name prefixes ending in '/', e.g. prod/"),
+    ]
+    role_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+=,.@_-]{1,20}$")] = "blueprint"
+
+    def role_name(self, env: str, agent: str) -> str:
+        """The agent's IAM role name (IAM allows 64 characters; the loader checks the length)."""
+        return f"{self.role_prefix}-{env}-{agent}"
+
+    @model_validator(mode="after")
+    def _identity_settings(self) -> "AwsBackend":
+        if self.identity == "irsa" and self.oidc_provider is None:
+            raise ValueError("identity 'irsa' needs 'oidcProvider' (the cluster's OIDC issuer host and path)")
+        if self.identity == "pod-identity" and self.oidc_provider is not None:
+            raise ValueError("identity 'pod-identity' does not use 'oidcProvider'; remove it")
+        return self
+
+
+class SecretBackends(StrictModel):
+    vault: VaultBackend | None = None
+    aws: AwsBackend | None = None
+
+
 class Environment(StrictModel):
     api_version: Literal["blueprint.dev/v1alpha1"] = Field(description=f"must be {API_VERSION}")
     kind: Literal["Environment"]
@@ -120,4 +176,5 @@ class Environment(StrictModel):
     cluster: Cluster
     egress_policy: EgressPolicy = EgressPolicy()
     destinations: dict[DestinationName, Destination] = {}
+    secret_backends: SecretBackends = SecretBackends()
     state: Annotated[S3Backend | LocalBackend, Field(discriminator="type")]

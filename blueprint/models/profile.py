@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from blueprint.models.base import API_VERSION, StrictModel
 from blueprint.models.types import (
+    DNS_LABEL,
     AgentName,
     ApiGroup,
     CpuQuantity,
@@ -122,6 +123,67 @@ class Waiver(StrictModel):
     reason: Reason
 
 
+AwsSecretArn = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$",
+        max_length=2048,
+    ),
+    Field(description="the full ARN of a Secrets Manager secret, including its 6-character suffix "
+                      "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)"),
+]
+KmsKeyArn = Annotated[
+    str,
+    StringConstraints(pattern=r"^arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:key/[0-9a-f-]{36}$"),
+    Field(description="a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>); aliases are not exact"),
+]
+VaultPath = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)+$", max_length=512),
+    Field(description="a Vault API path without globs, e.g. secret/data/prod/research/search (KV v2)"),
+]
+SecretKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]+$", max_length=253)]
+FileName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$", max_length=253),
+    Field(description="a plain file name in the secrets mount (no '/', not starting with '.')"),
+]
+
+
+class AwsSecretRef(StrictModel):
+    arn: AwsSecretArn
+    json_key: SecretKey | None = None
+    kms_key_arn: KmsKeyArn | None = None
+
+
+class VaultSecretRef(StrictModel):
+    path: VaultPath
+    key: SecretKey
+
+
+class Secret(StrictModel):
+    """One secret the agent reads from a file in its Secrets Store CSI mount."""
+
+    name: Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=63)]
+    file: FileName | None = None
+    aws: AwsSecretRef | None = None
+    vault: VaultSecretRef | None = None
+
+    @model_validator(mode="after")
+    def _one_backend(self) -> "Secret":
+        if (self.aws is None) == (self.vault is None):
+            raise ValueError("give exactly one backend: 'aws' (Secrets Manager) or 'vault'")
+        return self
+
+    @property
+    def backend(self) -> str:
+        return "aws" if self.aws is not None else "vault"
+
+    @property
+    def mount_file(self) -> str:
+        return self.file or self.name
+
+
 class AgentProfile(StrictModel):
     api_version: Literal["blueprint.dev/v1alpha1"] = Field(description=f"must be {API_VERSION}")
     kind: Literal["AgentProfile"]
@@ -132,10 +194,22 @@ class AgentProfile(StrictModel):
     kubernetes: KubernetesAccess = KubernetesAccess()
     egress: list[DestinationName] = []
     resources: Resources
+    secrets: list[Secret] = []
+    credential_ttl: Annotated[int, Field(ge=60, description="seconds a secrets credential may live; "
+                                         "default and maximum: the environment's ceiling")] | None = None
     exceptions: list[Waiver] = []
 
     @model_validator(mode="after")
     def _check(self) -> "AgentProfile":
         _unique(self.egress, "destination")
         _unique([w.name for w in self.exceptions], "exception")
+        _unique([s.name for s in self.secrets], "secret")
+        _unique([s.mount_file for s in self.secrets], "secret file")
+        if len({s.backend for s in self.secrets}) > 1:
+            raise ValueError("all secrets of one agent must come from one backend (one SecretProviderClass "
+                             "per agent); split the agent or move the secrets")
         return self
+
+    @property
+    def secret_backend(self) -> str | None:
+        return self.secrets[0].backend if self.secrets else None

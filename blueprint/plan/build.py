@@ -17,8 +17,13 @@ from blueprint.plan.objects import (
     Port,
     ProviderPlan,
     Quota,
+    AwsIdentityPlan,
+    AwsProviderPlan,
     RbacRule,
     RolePlan,
+    SecretObject,
+    SecretsPlan,
+    VaultIdentityPlan,
 )
 
 PSA_LEVEL = "restricted"
@@ -111,6 +116,9 @@ def grants(profile: AgentProfile) -> dict[tuple, str]:
                     out[("rbac", where, group, resource, names, verb)] = subject
     for name in profile.egress:
         out[("egress", name)] = f"egress to {name}"
+    for secret in profile.secrets:
+        ref = secret.aws.arn if secret.aws else f"vault:{secret.vault.path}#{secret.vault.key}"  # type: ignore[union-attr]
+        out[("secret", ref)] = f"secret {secret.name} ({ref})"
     for waiver in profile.exceptions:
         out[("exception", waiver.name)] = f"exception {waiver.name} waives {waiver.waives}"
     return out
@@ -142,6 +150,45 @@ def widening(profile: AgentProfile, base: AgentProfile | None) -> tuple[str, ...
     return tuple(found)
 
 
+SPC_NAME = "agent-secrets"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def vault_name(env: str, agent: str) -> str:
+    return f"blueprint-{env}-{agent}"
+
+
+def plan_secrets(profile: AgentProfile, env: Environment) -> SecretsPlan | None:
+    """The mount, identity and grant for an agent's secrets (None without secrets)."""
+    backend = profile.secret_backend
+    if backend is None:
+        return None
+    objects = tuple(
+        SecretObject(s.name, s.mount_file, s.aws.arn if s.aws else s.vault.path,  # type: ignore[union-attr]
+                     (s.aws.json_key if s.aws else s.vault.key), s.aws.kms_key_arn if s.aws else None)
+        for s in profile.secrets
+    )
+    if backend == "aws":
+        aws = env.secret_backends.aws
+        assert aws is not None  # the loader checked the backend exists
+        name = aws.role_name(env.name, profile.name)
+        identity = AwsIdentityPlan(
+            role_name=name, role_arn=f"arn:aws:iam::{aws.account_id}:role/{name}", mode=aws.identity,
+            account_id=aws.account_id, region=aws.region, cluster=aws.eks_cluster,
+            oidc_provider=aws.oidc_provider,
+            # IAM's minimum for max_session_duration is also the shortest ceiling a role can have.
+            max_session=aws.session_ceiling,
+        )
+        return SecretsPlan("aws", SPC_NAME, objects, aws=identity)
+    vault = env.secret_backends.vault
+    assert vault is not None
+    ttl = min(profile.credential_ttl or vault.token_ttl_ceiling, vault.token_ttl_ceiling)
+    name = vault_name(env.name, profile.name)
+    identity_v = VaultIdentityPlan(role_name=name, policy_name=name, auth_mount=vault.kubernetes_auth_mount,
+                                   audience=vault.audience, address=vault.address, token_ttl=ttl, token_max_ttl=ttl)
+    return SecretsPlan("vault", SPC_NAME, objects, vault=identity_v)
+
+
 def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, source_file: str,
                base: AgentProfile | None = None) -> AgentPlan:
     namespace = namespace_for(profile.name)
@@ -151,6 +198,10 @@ def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, so
     for mode in ("audit", "enforce", "warn"):
         psa += [(f"pod-security.kubernetes.io/{mode}", PSA_LEVEL), (f"pod-security.kubernetes.io/{mode}-version", version)]
     quota, limit_range = _quota(profile, env)
+    secrets = plan_secrets(profile, env)
+    sa_annotations: tuple[tuple[str, str], ...] = ()
+    if secrets is not None and secrets.aws is not None and secrets.aws.mode == "irsa":
+        sa_annotations = ((IRSA_ANNOTATION, secrets.aws.role_arn),)
     applied = tuple(
         AppliedException(w.name, w.waives, w.reason, tuple(r.subject for r in hits))
         for w, hits in judgement.waived
@@ -170,6 +221,8 @@ def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, so
         limit_range=limit_range,
         exceptions=applied,
         widening=widening(profile, base),
+        secrets=secrets,
+        service_account_annotations=sa_annotations,
     )
 
 
@@ -179,12 +232,12 @@ def plan_environment(env: Environment, source_file: str, agents: list[AgentPlan]
         backend = Backend("s3", (
             ("bucket", state.bucket),
             ("encrypt", True),
-            ("key", f"{state.key_prefix}/{env.name}/agents.tfstate"),
+            ("key", f"{state.key_prefix}/{env.name}/{{stage}}.tfstate"),
             ("region", state.region),
             ("use_lockfile", state.use_lockfile),
         ))
     else:
-        backend = Backend("local", (("path", f"{state.directory}/{env.name}/agents.tfstate"),))
+        backend = Backend("local", (("path", f"{state.directory}/{env.name}/{{stage}}.tfstate"),))
     kube = env.cluster.kubeconfig
     provider = ProviderPlan(env.cluster.api_server.endpoint, kube.path, kube.context)
     return EnvironmentPlan(
@@ -194,4 +247,6 @@ def plan_environment(env: Environment, source_file: str, agents: list[AgentPlan]
         provider=provider,
         backend=backend,
         agents=tuple(sorted(agents, key=lambda a: a.name)),
+        aws=AwsProviderPlan(aws.region, aws.account_id) if (aws := env.secret_backends.aws) else None,
+        vault_address=env.secret_backends.vault.address if env.secret_backends.vault else None,
     )

@@ -145,7 +145,7 @@ def egress_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
 
 
 def all_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
-    return rbac_refusals(profile) + egress_refusals(profile, env)
+    return rbac_refusals(profile) + egress_refusals(profile, env) + secret_refusals(profile, env)
 
 
 def _waives(waiver: Waiver, refusal: Refusal) -> bool:
@@ -164,7 +164,56 @@ class Judgement:
 def judge(profile: AgentProfile, env: Environment) -> Judgement:
     """Split the refusals into those still standing and those an exception waives."""
     refusals = all_refusals(profile, env)
-    refused = tuple(r for r in refusals if not any(_waives(w, r) for w in profile.exceptions))
+    refused = tuple(r for r in refusals
+                    if r.code in HARD_CODES or not any(_waives(w, r) for w in profile.exceptions))
     waived = tuple((w, tuple(r for r in refusals if _waives(w, r))) for w in profile.exceptions)
     unused = tuple((i, w) for i, (w, hits) in enumerate(waived) if not hits)
     return Judgement(refused, tuple((w, hits) for w, hits in waived if hits), unused)
+
+
+# ---------------------------------------------------------------- secrets and identity
+# These refusals cannot be waived: the environment's grant and lifetime ceiling are the platform
+# team's boundary, and a wildcarded trust would let any workload assume an agent's identity.
+HARD_CODES = ("secret-outside-grant", "ttl-above-ceiling", "trust-wildcard")
+
+
+def secret_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
+    found: list[Refusal] = []
+    backends = env.secret_backends
+    for i, secret in enumerate(profile.secrets):
+        if secret.aws is not None and backends.aws is not None:
+            name = secret.aws.arn.split(":secret:", 1)[1]
+            allowed = backends.aws.allowed_secret_prefixes
+            if not any(name.startswith(prefix) for prefix in allowed):
+                found.append(Refusal(
+                    "secret-outside-grant",
+                    f"secret '{name}' is outside this environment's grant (names starting with "
+                    f"{', '.join(allowed)}); use a secret under those prefixes",
+                    ("secrets", i, "aws", "arn"), ("secretBackends", "aws", "allowedSecretPrefixes")))
+        if secret.vault is not None and backends.vault is not None:
+            allowed = backends.vault.allowed_path_prefixes
+            if not any(secret.vault.path.startswith(prefix) for prefix in allowed):
+                found.append(Refusal(
+                    "secret-outside-grant",
+                    f"Vault path '{secret.vault.path}' is outside this environment's grant (paths under "
+                    f"{', '.join(allowed)}); use a path under those prefixes",
+                    ("secrets", i, "vault", "path"), ("secretBackends", "vault", "allowedPathPrefixes")))
+    backend = profile.secret_backend
+    if profile.credential_ttl is not None and backend is not None:
+        ceiling, env_path = (
+            (backends.aws.session_ceiling, ("secretBackends", "aws", "sessionCeiling")) if backend == "aws"
+            else (backends.vault.token_ttl_ceiling, ("secretBackends", "vault", "tokenTtlCeiling")))
+        if profile.credential_ttl > ceiling:
+            found.append(Refusal(
+                "ttl-above-ceiling",
+                f"credentialTtl {profile.credential_ttl}s is above this environment's ceiling of {ceiling}s "
+                f"for {backend} credentials; lower it to {ceiling} or less",
+                ("credentialTtl",), env_path))
+    if backend == "aws" and backends.aws is not None and backends.aws.oidc_provider \
+            and any(ch in backends.aws.oidc_provider for ch in "*?"):
+        found.append(Refusal(
+            "trust-wildcard",
+            f"the environment's oidcProvider '{backends.aws.oidc_provider}' contains a wildcard, so the role's "
+            "trust would match other clusters' tokens; give the exact issuer",
+            ("secrets",), ("secretBackends", "aws", "oidcProvider")))
+    return found

@@ -93,6 +93,8 @@ class AgentPlan:
     limit_range: LimitRangePlan
     exceptions: tuple[AppliedException, ...] = ()
     widening: tuple[str, ...] = ()  # grants beyond the base profile, for the report
+    secrets: "SecretsPlan | None" = None
+    service_account_annotations: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -102,8 +104,13 @@ class AgentPlan:
 
 @dataclass(frozen=True)
 class Backend:
+    """State backend; `{stage}` in a setting is replaced per stage root (each has its own state)."""
+
     type: str
     settings: tuple[tuple[str, str | bool], ...]
+
+    def for_stage(self, stage: str) -> tuple[tuple[str, str | bool], ...]:
+        return tuple((k, v.replace("{stage}", stage) if isinstance(v, str) else v) for k, v in self.settings)
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,12 @@ class ProviderPlan:
 
 
 @dataclass(frozen=True)
+class AwsProviderPlan:
+    region: str
+    account_id: str
+
+
+@dataclass(frozen=True)
 class EnvironmentPlan:
     env: str
     source_file: str
@@ -121,3 +134,57 @@ class EnvironmentPlan:
     provider: ProviderPlan
     backend: Backend
     agents: tuple[AgentPlan, ...] = field(default=())
+    aws: AwsProviderPlan | None = None
+    vault_address: str | None = None
+
+
+# ---------------------------------------------------------------- secrets and workload identity
+
+@dataclass(frozen=True)
+class SecretObject:
+    """One object the agent's SecretProviderClass mounts, and the grant that lets it be read."""
+
+    name: str
+    file: str
+    reference: str  # the AWS secret ARN or the Vault path
+    key: str | None = None  # JSON key (AWS) or field (Vault)
+    kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class AwsIdentityPlan:
+    role_name: str
+    role_arn: str
+    mode: str  # "irsa" | "pod-identity"
+    account_id: str
+    region: str
+    cluster: str
+    oidc_provider: str | None
+    max_session: int
+
+
+@dataclass(frozen=True)
+class VaultIdentityPlan:
+    role_name: str
+    policy_name: str
+    auth_mount: str
+    audience: str
+    address: str
+    token_ttl: int
+    token_max_ttl: int
+
+
+@dataclass(frozen=True)
+class SecretsPlan:
+    """Everything one agent needs to read its secrets: the mount, the identity and the grant."""
+
+    backend: str  # "aws" | "vault"
+    spc_name: str
+    objects: tuple[SecretObject, ...]
+    aws: AwsIdentityPlan | None = None
+    vault: VaultIdentityPlan | None = None
+
+    @property
+    def lifetime_seconds(self) -> int:
+        """The longest a credential issued to this agent stays valid."""
+        return self.aws.max_session if self.aws else self.vault.token_max_ttl  # type: ignore[union-attr]
