@@ -107,6 +107,28 @@ def has_dynamic(value: Any) -> bool:
     return False
 
 
+_HCL_ESCAPE_RE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
+_HCL_SIMPLE_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}
+
+
+def hcl_unescape(text: str) -> str:
+    """Decode HCL string escapes (`\\n`, `\\"`, `\\\\`, `\\uXXXX`, ...) as Terraform does.
+
+    checkov's renderer decodes a quoted string only when it renders it; a string longer than
+    CHECKOV_RENDER_MAX_LEN (10,000 characters) reaches a check as its source text, escapes
+    included. Decoding is the safe direction: `\\u002a` is a `*` to Terraform.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2)
+        if code:
+            return chr(int(code, 16))
+        char = match.group(3)
+        return _HCL_SIMPLE_ESCAPES.get(char, "\\" + char)
+
+    return _HCL_ESCAPE_RE.sub(replace, text)
+
+
 def scalar_text(value: Any) -> str | None:
     """A literal scalar (string or number) as text, or None; booleans are not quantities.
 
@@ -131,3 +153,31 @@ def valid_resource(resource: str) -> bool:
 
 def valid_api_group(group: str) -> bool:
     return bool(_API_GROUP_RE.match(group))
+
+
+# ------------------------------------------------------------------ kubernetes_manifest
+
+SPC_KIND = "SecretProviderClass"
+SPC_API_VERSION = "secrets-store.csi.x-k8s.io/v1"
+
+
+class NotApplicable(Exception):
+    """The kubernetes_manifest holds another kind: the check does not apply."""
+
+
+def manifest_of_kind(conf: Any, kind: str) -> dict[str, Any] | None:
+    """The literal `manifest` object of a kubernetes_manifest when it is of `kind`.
+
+    checkov hands `manifest = { ... }` over as one wrapped dict whose nested maps and lists are
+    plain (not wrapped again). Raises NotApplicable for another literal kind; returns None when the
+    manifest or its kind is not literal (a `yamldecode(file(...))`, a variable), which a check fails.
+    """
+    manifest = attr(conf, "manifest")
+    if not isinstance(manifest, dict):
+        return None
+    found = manifest.get("kind")
+    if not is_literal_str(found):
+        return None
+    if found != kind:
+        raise NotApplicable(found)
+    return manifest

@@ -1,10 +1,14 @@
 """The checkov policy pack in policies/, against the fixtures in fixtures/terraform/<check id>/.
 
 checkov runs once per session over every fixture folder, with our checks only. In the folder of
-check X, every resource named `pass_*` must pass X and every resource named `fail_*` must fail X,
-and X must report nothing else there (other resources are helpers, such as the NetworkPolicy a
-namespace connects to). Adding a fixture needs no edit here; adding a check needs a folder with at
-least one pass and one fail resource.
+check X, every resource (or data source) named `pass_*` must pass X and every one named `fail_*`
+must fail X, and X must report nothing else there (other resources are helpers, such as the
+NetworkPolicy a namespace connects to). Adding a fixture needs no edit here; adding a check needs a
+folder with at least one pass and one fail resource.
+
+Check ids are BP_<FAMILY>_<N> (K8S, AWS, VAULT), numbered from 1 without gaps within a family.
+checkov reports a data source without its `data.` prefix (`aws_iam_policy_document.pass_x`), so
+the expected address of `data "t" "n"` is `t.n`.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "terraform"
-CHECK_ID_RE = re.compile(r"^BP_K8S_([1-9][0-9]*)$")
-CHECK_FILE_RE = re.compile(r"^bp_k8s_([0-9]+)_[a-z0-9_]+\.(py|yaml)$")
-RESOURCE_RE = re.compile(r'^resource\s+"([^"]+)"\s+"([^"]+)"', re.MULTILINE)
+FAMILIES = ("K8S", "AWS", "VAULT")
+CHECK_ID_RE = re.compile(rf"^BP_({'|'.join(FAMILIES)})_([1-9][0-9]*)$")
+CHECK_FILE_RE = re.compile(rf"^bp_({'|'.join(f.lower() for f in FAMILIES)})_([0-9]+)_[a-z0-9_]+\.(py|yaml)$")
+RESOURCE_RE = re.compile(r'^(?:resource|data)\s+"([^"]+)"\s+"([^"]+)"', re.MULTILINE)
 TIMEOUT = 300
 
 pytestmark = pytest.mark.tools
@@ -64,8 +69,9 @@ def pack_checks() -> dict[str, Path]:
 PACK = pack_checks()
 
 
-def _id_key(check_id: str) -> int:
-    return int(check_id.rsplit("_", 1)[1])
+def _id_key(check_id: str) -> tuple[str, int]:
+    family, number = check_id[len("BP_"):].rsplit("_", 1)
+    return family, int(number)
 
 
 def fixture_resources(check_id: str) -> tuple[set[str], set[str]]:
@@ -139,9 +145,11 @@ def test_pack_files_are_named_and_numbered_consistently():
         id_match = CHECK_ID_RE.match(check_id)
         file_match = CHECK_FILE_RE.match(path.name)
         assert id_match and file_match, f"{path.name}: id {check_id!r} or file name breaks the scheme"
-        assert int(file_match.group(1)) == int(id_match.group(1)), f"{path.name} defines {check_id}"
-    numbers = sorted(_id_key(i) for i in PACK)
-    assert numbers == list(range(1, len(numbers) + 1)), f"check numbers have gaps: {numbers}"
+        assert file_match.group(1).upper() == id_match.group(1), f"{path.name} defines {check_id}"
+        assert int(file_match.group(2)) == int(id_match.group(2)), f"{path.name} defines {check_id}"
+    for family in FAMILIES:
+        numbers = sorted(number for fam, number in map(_id_key, PACK) if fam == family)
+        assert numbers == list(range(1, len(numbers) + 1)), f"BP_{family} check numbers have gaps: {numbers}"
     assert (POLICIES / "__init__.py").is_file(), "without __init__.py checkov loads no Python check"
 
 

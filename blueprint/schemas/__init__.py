@@ -1,0 +1,1 @@
+"""JSON Schemas of the custom resources blueprint emits (read with importlib.resources)."""
