@@ -8,6 +8,7 @@ whichever file each value came from.
 
 from __future__ import annotations
 
+import ipaddress
 import types as pytypes
 import typing
 from dataclasses import dataclass, field
@@ -90,22 +91,41 @@ def _mark(file: str, node: yaml.Node) -> tuple[str, int, int]:
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
-def _walk(file: str, node: yaml.Node, path: Path_, source: SourceMap, problems: list[Problem], loader: Any) -> Any:
-    """Build the data and the source map in one pass over the composed node tree."""
+class _AliasError(Exception):
+    def __init__(self, node: yaml.Node):
+        self.node = node
+
+
+def _walk(file: str, node: yaml.Node, path: Path_, source: SourceMap, problems: list[Problem], loader: Any,
+          seen: set[int] | None = None) -> Any:
+    """Build the data and the source map in one pass over the composed node tree.
+
+    An alias makes the composer reuse a node; we refuse any node reached twice, which rules out
+    recursive aliases and alias-expansion bombs, and keeps every value at exactly one location.
+    """
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        raise _AliasError(node)
+    seen.add(id(node))
     source.values[path] = _mark(file, node)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = key_node.value if key_node.tag == _STR_TAG else loader.construct_object(key_node, deep=True)
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != _STR_TAG or key_node.value in ("", "<<"):
+                shown_key = key_node.value if isinstance(key_node, yaml.ScalarNode) else "a non-text key"
+                problems.append(Problem(Location(*_mark(file, key_node), dotted(path)),
+                                        f"key {shown_key!r} must be plain text; quote it or use a field name"))
+                continue
+            key = key_node.value
             if key in out:
                 problems.append(
                     Problem(Location(*_mark(file, key_node), dotted(path + (key,))), f"duplicate key '{key}'; give each key once")
                 )
             source.keys[path + (key,)] = _mark(file, key_node)
-            out[key] = _walk(file, value_node, path + (key,), source, problems, loader)
+            out[key] = _walk(file, value_node, path + (key,), source, problems, loader, seen)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(file, item, path + (i,), source, problems, loader) for i, item in enumerate(node.value)]
+        return [_walk(file, item, path + (i,), source, problems, loader, seen) for i, item in enumerate(node.value)]
     # Plain strings are by far the most common scalar; let PyYAML resolve everything else.
     return node.value if node.tag == _STR_TAG else loader.construct_object(node, deep=True)
 
@@ -130,6 +150,12 @@ def read_yaml(path: Path) -> Document:
         raise InputError([Problem(location, f"invalid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise InputError([Problem(Location(shown), f"invalid YAML: {exc}")]) from None
+    except _AliasError as exc:
+        raise InputError([Problem(Location(*_mark(shown, exc.node)),
+                                  "this value is reused through a YAML alias (*name); aliases are not supported: "
+                                  "write the value out, or share it through `extends:`")]) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # a scalar PyYAML cannot construct
+        raise InputError([Problem(Location(shown), f"invalid YAML value: {exc}")]) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -287,7 +313,7 @@ def _data_path(loc: Path_, data: Any, kind: str) -> Path_:
     return tuple(kept)
 
 
-def validate(model: type[BaseModel], doc: Document, path_prefix: Path_ = ()) -> Any:
+def validate(model: type[BaseModel], doc: Document) -> Any:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
@@ -369,6 +395,40 @@ def load_profile(path: Path, boundary: Path) -> LoadedProfile:
 
 
 IAM_ROLE_NAME_MAX = 64
+METADATA_ADDRESSES = ("169.254.169.254", "fd00:ec2::254")
+
+
+def _fixed_egress_problems(environment: Environment, source: SourceMap) -> list[Problem]:
+    """Addresses the environment itself opens egress to (the API server for agents with API rules,
+    the secret backends for the CSI provider pods) follow the same limits as destinations."""
+    cluster = environment.cluster
+    backends = environment.secret_backends
+    fixed: list[tuple[Path_, list[str], list[str]]] = [
+        (("cluster", "apiServer", "cidrs"), cluster.api_server.cidrs, cluster.pod_cidrs + cluster.service_cidrs)]
+    if backends.vault:
+        fixed.append((("secretBackends", "vault", "cidrs"), backends.vault.cidrs, []))
+    if backends.aws:
+        fixed.append((("secretBackends", "aws", "endpointCidrs"), backends.aws.endpoint_cidrs, []))
+    problems = []
+    policy = environment.egress_policy
+    for path, cidrs, inside in fixed:
+        for i, cidr in enumerate(cidrs):
+            net = ipaddress.ip_network(cidr)
+            widest = policy.widest_ipv4_prefix if net.version == 4 else policy.widest_ipv6_prefix
+            message = None
+            if net.prefixlen < widest:
+                message = f"{cidr} is wider than egressPolicy allows (/{widest}); list the exact endpoint addresses"
+            elif any(ipaddress.ip_address(m) in net for m in METADATA_ADDRESSES
+                     if ipaddress.ip_address(m).version == net.version):
+                message = f"{cidr} includes the cloud metadata address; list the exact endpoint addresses"
+            else:
+                hit = next((o for o in inside if ipaddress.ip_network(o).version == net.version
+                            and net.overlaps(ipaddress.ip_network(o))), None)
+                if hit:
+                    message = f"{cidr} overlaps the cluster range {hit}; give the endpoint addresses"
+            if message:
+                problems.append(Problem(source.locate(path + (i,)), message))
+    return problems
 
 
 def _secret_reference_problems(loaded: LoadedProfile, environment: Environment) -> list[Problem]:
@@ -379,7 +439,7 @@ def _secret_reference_problems(loaded: LoadedProfile, environment: Environment) 
         backend = secret.backend
         configured = getattr(backends, backend)
         if configured is None:
-            problems.append(Problem(loaded.source.locate(("secrets", i, backend)),
+            problems.append(Problem(loaded.source.locate(("secrets", i, backend), key=True),
                                     f"the environment configures no '{backend}' secret backend; add "
                                     f"secretBackends.{backend} to environment.yaml or use another backend"))
             continue
@@ -431,12 +491,22 @@ def load_environment(environments_root: Path, env: str) -> LoadedEnvironment:
         environment = validate(Environment, env_doc)
     except InputError as exc:
         problems.extend(exc.problems)
+    if environment is not None:
+        problems.extend(_fixed_egress_problems(environment, env_doc.source))
     if environment is not None and environment.name != env:
         problems.append(Problem(env_doc.source.locate(("name",)),
                                 f"name '{environment.name}' must equal the folder name '{env}'"))
 
     profiles: list[LoadedProfile] = []
-    for path in sorted((directory / "agents").glob("*.y*ml")):
+    paths = sorted((directory / "agents").glob("*.y*ml"))
+    stems: dict[str, Path] = {}
+    for path in paths:
+        if path.stem in stems:
+            problems.append(Problem(Location(display_path(path)),
+                                    f"two profiles for agent '{path.stem}' ({stems[path.stem].name} and {path.name}); "
+                                    "keep one file per agent"))
+        stems.setdefault(path.stem, path)
+    for path in paths:
         try:
             loaded = load_profile(path, environments_root)
         except InputError as exc:

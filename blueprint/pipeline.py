@@ -11,7 +11,6 @@ from pathlib import Path
 
 from blueprint.emit.terraform import emit_environment
 from blueprint.errors import Problem, RefusedError
-from blueprint.gates.result import GateResult
 from blueprint.loader import LoadedEnvironment, dotted, load_environment
 from blueprint.plan.build import plan_agent, plan_environment
 from blueprint.plan.least_privilege import Judgement, judge
@@ -93,15 +92,3 @@ def promote(scratch: Path, files: dict[str, str], out_dir: Path) -> tuple[writer
     gated = {rel: (scratch / rel).read_text(encoding="utf-8") for rel in files}
     removals = pending_removals(out_dir, gated)
     return writer.write_tree(out_dir, gated), removals
-
-
-@dataclass
-class CheckOutcome:
-    render: Render
-    gates: list[GateResult]
-    write: writer.WriteResult | None
-    removals: list[Removal]
-
-    @property
-    def ok(self) -> bool:
-        return all(g.ok for g in self.gates)

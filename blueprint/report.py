@@ -22,6 +22,31 @@ def _egress_summary(rule: EgressRule) -> str:
     return f"{rule.why}: {' '.join(peers)} :{ports}"
 
 
+def _secrets_summary(agent: AgentPlan) -> str:
+    secrets = agent.secrets
+    if secrets is None:
+        return "none"
+    identity = f"IAM role ({secrets.aws.mode})" if secrets.aws else "Vault role"
+    return f"{len(secrets.objects)} via {identity}, {secrets.lifetime_seconds}s"
+
+
+def _secrets_data(agent: AgentPlan) -> dict[str, Any] | None:
+    secrets = agent.secrets
+    if secrets is None:
+        return None
+    identity: dict[str, Any]
+    if secrets.aws:
+        identity = {"kind": "aws-iam-role", "mode": secrets.aws.mode, "role_arn": secrets.aws.role_arn,
+                    "max_session_seconds": secrets.aws.max_session}
+    else:
+        assert secrets.vault is not None
+        identity = {"kind": "vault-role", "role": secrets.vault.role_name, "policy": secrets.vault.policy_name,
+                    "token_ttl_seconds": secrets.vault.token_ttl, "token_max_ttl_seconds": secrets.vault.token_max_ttl}
+    return {"backend": secrets.backend, "secret_provider_class": secrets.spc_name,
+            "objects": [{"name": o.name, "file": o.file, "reference": o.reference, "key": o.key} for o in secrets.objects],
+            "identity": identity, "lifetime_seconds": secrets.lifetime_seconds}
+
+
 def agent_data(agent: AgentPlan) -> dict[str, Any]:
     return {
         "name": agent.name,
@@ -37,6 +62,7 @@ def agent_data(agent: AgentPlan) -> dict[str, Any]:
         ],
         "egress": [_egress_summary(rule) for rule in agent.egress],
         "quota": dict(agent.quota.hard),
+        "secrets": _secrets_data(agent),
         "exceptions": [{"name": e.name, "waives": e.waives, "reason": e.reason, "waived": list(e.waived)}
                        for e in agent.exceptions],
         "beyond_base": list(agent.widening),
@@ -59,9 +85,10 @@ def plan_text(plan: EnvironmentPlan) -> list[str]:
         quota = dict(agent.quota.hard)
         rows.append([agent.name, agent.namespace, rbac, egress,
                      f"{quota['limits.cpu']} cpu / {quota['limits.memory']} x{quota['pods']} pods",
-                     str(len(agent.exceptions))])
+                     _secrets_summary(agent), str(len(agent.exceptions))])
     out = [f"Environment {plan.env}: {len(plan.agents)} agents", ""]
-    out += _table(["AGENT", "NAMESPACE", "KUBERNETES API", "EGRESS", "QUOTA (limits)", "EXCEPTIONS"], rows)
+    out += _table(["AGENT", "NAMESPACE", "KUBERNETES API", "EGRESS", "QUOTA (limits)", "SECRETS (credential lifetime)",
+                   "EXCEPTIONS"], rows)
     exceptions = [(a.name, e) for a in plan.agents for e in a.exceptions]
     if exceptions:
         out += ["", "Exceptions (each waives a least-privilege refusal; review the reason):"]

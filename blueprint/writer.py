@@ -14,6 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from blueprint.errors import InputError, Location, Problem
+
 MANIFEST = ".blueprint-manifest.json"
 
 
@@ -36,10 +38,21 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def _ours(out_dir: Path, rel: str) -> bool:
+    """Only .tf files inside out_dir can be ours: a hand-edited manifest must not delete anything else."""
+    path = out_dir / rel
+    try:
+        inside = path.resolve().is_relative_to(out_dir.resolve())
+    except OSError:
+        return False
+    return inside and not Path(rel).is_absolute() and ".." not in Path(rel).parts and rel.endswith(".tf")
+
+
 def read_manifest(out_dir: Path) -> list[str]:
     try:
         data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
-        return [str(p) for p in data.get("files", [])]
+        files = data.get("files", []) if isinstance(data, dict) else []
+        return [str(p) for p in files if isinstance(p, str) and _ours(out_dir, p)]
     except (OSError, ValueError):
         return []
 
@@ -50,6 +63,15 @@ def stale_files(out_dir: Path, files: dict[str, str]) -> list[str]:
 
 
 def write_tree(out_dir: Path, files: dict[str, str]) -> WriteResult:
+    """Write `files` into out_dir; a path that cannot be written is a located input error (exit 2)."""
+    try:
+        return _write_tree(out_dir, files)
+    except OSError as exc:
+        raise InputError([Problem(Location(str(out_dir)), f"cannot write the output here: {exc.strerror or exc} "
+                                  f"({exc.filename or out_dir}); choose another --out folder")]) from None
+
+
+def _write_tree(out_dir: Path, files: dict[str, str]) -> WriteResult:
     """Write `files` (relative path -> text) into out_dir, removing stale ones from the last write."""
     written, unchanged = [], []
     for rel, text in sorted(files.items()):

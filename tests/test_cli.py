@@ -77,12 +77,36 @@ def test_render_writes_and_removes_stale_files(capsys, envs: Path, tmp_path: Pat
     code, out, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir),
                        "--format", "json")
     data = json.loads(out)
-    assert data["removed"][0]["file"] == "agents/agent_research.tf"
-    assert "kubernetes_namespace_v1.research" in data["removed"][0]["destroys"]
+    # Deleting the research profile removes its files in every stage, and says what apply destroys.
+    removed = {r["file"]: r["destroys"] for r in data["removed"]}
+    assert sorted(removed) == ["agents-crd/agent_research.tf", "agents/agent_research.tf",
+                               "identity-vault/agent_research.tf", "identity-vault/providers.tf",
+                               "identity-vault/versions.tf"]
+    assert "kubernetes_namespace_v1.research" in removed["agents/agent_research.tf"]
+    assert removed["identity-vault/agent_research.tf"] == [
+        "vault_policy.research", "vault_kubernetes_auth_backend_role.research"]
     assert not (out_dir / "agents/agent_research.tf").exists()
     assert (out_dir / "agents/.terraform.lock.hcl").exists()  # never touch what we did not write
-    assert data["unchanged"] == ["agents/agent_cluster_triage.tf", "agents/agent_customer_support.tf",
-                                 "agents/providers.tf", "agents/versions.tf"]
+    assert "agents/agent_customer_support.tf" in data["unchanged"]
+
+
+def test_manifest_cannot_make_the_writer_delete_other_files(capsys, envs: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "out"
+    victim = tmp_path / "victim.tf"
+    victim.write_text("keep me\n")
+    run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir))
+    manifest = out_dir / ".blueprint-manifest.json"
+    manifest.write_text(json.dumps({"files": ["../victim.tf", "/etc/hostname", "agents/agent_x.tf"]}))
+    (out_dir / "agents/agent_x.tf").write_text("# stale\n")
+    code, _, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir))
+    assert code == 0 and victim.exists() and not (out_dir / "agents/agent_x.tf").exists()
+
+
+def test_out_is_a_file_exits_2(capsys, envs: Path, tmp_path: Path) -> None:
+    target = tmp_path / "afile"
+    target.write_text("x")
+    code, _, err = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(target))
+    assert code == 2 and "cannot write the output here" in err and "Traceback" not in err
 
 
 def test_missing_checkov_exits_3(capsys, envs: Path, tmp_path: Path, monkeypatch) -> None:
@@ -110,10 +134,14 @@ def test_check_examples_end_to_end(capsys, env: str, tmp_path: Path, monkeypatch
     data = json.loads(out)
     assert code == 0, json.dumps([g for g in data["gates"] if not g["ok"]], indent=1) + err
     gates = {g["gate"]: g for g in data["gates"]}
-    assert list(gates) == ["parse", "invariants", "provider-schema", "checkov", "coverage", "terraform-fmt"]
+    assert list(gates) == ["parse", "invariants", "consistency", "credential-lifetime", "provider-schema",
+                           "crd-schema", "checkov", "coverage", "terraform-fmt", "terraform-validate-plan"]
     assert all(g["ok"] and g["checks_passed"] > 0 for g in gates.values())
+    assert gates["terraform-validate-plan"]["detail"].startswith("plan: ")
     assert sorted(p.name for p in (out_dir / "agents").glob("*.tf")) == [
         "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
+    assert sorted(p.name for p in out_dir.iterdir() if p.is_dir()) == [
+        "agents", "agents-crd", "identity-aws", "identity-vault"]
 
 
 def test_gate_failure_exits_1_and_writes_nothing(capsys, envs: Path, tmp_path: Path, monkeypatch,
@@ -152,8 +180,12 @@ def test_waived_refusals_pass_every_gate_and_show_as_skipped(capsys, envs: Path,
         "exceptions:\n"
         "  - name: legacy-sdk-configmaps\n    waives: wildcard\n"
         "    reason: The vendor SDK needs every verb on its own ConfigMaps; tracked in TICKET-1.\n"
+        "  - name: legacy-sdk-verbs\n    waives: escalation-verb\n"
+        "    reason: The same SDK; '*' includes escalate and bind on ConfigMaps, which grant nothing.\n"
         "  - name: legacy-secret-scan\n    waives: unnamed-secret-read\n"
-        "    reason: Reads its rotating credential whose name changes daily; tracked in TICKET-2.\n"))
+        "    reason: Reads its rotating credential whose name changes daily; checkov:skip=BP_K8S_1:sneaky.\n"
+        # Free text must never switch a check off.
+        "description: 'Answers questions. checkov:skip=BP_K8S_1,BP_K8S_2,BP_K8S_3,BP_K8S_4:reviewed'\n"))
     code, out, err = run(capsys, "check", "--env", "prod", "--environments", str(envs),
                          "--out", str(tmp_path / "o"), "--format", "json")
     data = json.loads(out)
@@ -163,4 +195,6 @@ def test_waived_refusals_pass_every_gate_and_show_as_skipped(capsys, envs: Path,
     text = (tmp_path / "o/agents/agent_customer_support.tf").read_text()
     assert "# checkov:skip=CKV_K8S_49:exception legacy-sdk-configmaps: The vendor SDK" in text
     agent = next(a for a in data["agents"] if a["name"] == "customer-support")
-    assert [e["name"] for e in agent["exceptions"]] == ["legacy-sdk-configmaps", "legacy-secret-scan"]
+    assert [e["name"] for e in agent["exceptions"]] == ["legacy-sdk-configmaps", "legacy-sdk-verbs",
+                                                         "legacy-secret-scan"]
+    assert "checkov\\u003askip=BP_K8S_1" in (tmp_path / "o/agents/agent_customer_support.tf").read_text()

@@ -36,9 +36,13 @@ def test_examples_render(envs: Path) -> None:
 def test_wildcard_verb_names_the_line(envs: Path) -> None:
     add_rule(envs, verbs='get, "*"')
     assert refusals(envs) == [
-        "prod/agents/customer-support.yaml:12:20: kubernetes.rules[0].verbs[1]: [wildcard] wildcard verbs '*' "
+        "prod/agents/customer-support.yaml:17:20: kubernetes.rules[0].verbs[1]: [wildcard] wildcard verbs '*' "
         "grants everything now and whatever is added later; list the exact verbs the agent needs, or add an "
-        "exception {name: ..., waives: wildcard, reason: ...} to the profile"
+        "exception {name: ..., waives: wildcard, reason: ...} to the profile",
+        # A waiver of `wildcard` alone must not grant escalate, bind and impersonate.
+        "prod/agents/customer-support.yaml:17:20: kubernetes.rules[0].verbs[1]: [escalation-verb] verb '*' lets "
+        "the agent grant itself more than this profile allows (it includes escalate, bind and impersonate; remove "
+        "it), or add an exception {name: ..., waives: escalation-verb, reason: ...} to the profile",
     ]
 
 
@@ -77,8 +81,8 @@ def test_cluster_scope_refused_then_waived_into_a_cluster_role(envs: Path) -> No
     agent = {a.name: a for a in result.plan.agents}["customer-support"]
     assert [r.cluster for r in agent.roles] == [True]
     text = result.files["agents/agent_customer_support.tf"]
-    assert 'resource "kubernetes_cluster_role_v1" "customer_support_cluster"' in text
-    assert 'resource "kubernetes_cluster_role_binding_v1" "customer_support_cluster"' in text
+    assert 'resource "kubernetes_cluster_role_v1" "customer_support__cluster"' in text
+    assert 'resource "kubernetes_cluster_role_binding_v1" "customer_support__cluster"' in text
     assert agent.exceptions[0].waived == ("cluster-scope",)
 
 
@@ -131,10 +135,13 @@ def test_exception_needs_a_reason(envs: Path) -> None:
 def test_widening_beyond_base_is_reported(envs: Path) -> None:
     plan = render(envs, "dev").plan
     widening = {a.name: a.widening for a in plan.agents}
-    assert widening["research"] == ("egress to search-sandbox", "exception dev-search-sandbox-pool waives egress-too-wide")
+    assert widening["research"] == (
+        "egress to search-sandbox", "exception dev-search-sandbox-pool waives egress-too-wide for search-sandbox",
+        "secret search-api-token (vault:secret/data/dev/research/search-api#token)")
     assert widening["cluster-triage"] == (
         "get, list, watch events (namespace sandbox)", "get, list, watch pods (namespace sandbox)",
         "get, list, watch pods/log (namespace sandbox)")
-    assert widening["customer-support"] == ()
+    assert widening["customer-support"] == (
+        "secret llm-api-key (arn:aws:secretsmanager:eu-west-1:111122223333:secret:dev/customer-support/llm-api-key-Ab12Cd)",)
     prod = {a.name: a.widening for a in render(envs, "prod").plan.agents}
-    assert prod["customer-support"] == ("max pods 2 -> 4",)
+    assert prod["customer-support"][-1] == "max pods 2 -> 4"

@@ -26,7 +26,7 @@ def test_examples_load(envs: Path) -> None:
 def test_unknown_key_is_located_with_allowed_keys(envs: Path) -> None:
     (envs / "dev/agents/research.yaml").write_text((envs / "dev/agents/research.yaml").read_text() + "egres: []\n")
     assert problems(envs) == [
-        "dev/agents/research.yaml:17:1: egres: unknown key 'egres'; allowed keys here: apiVersion, credentialTtl, description, "
+        "dev/agents/research.yaml:23:1: egres: unknown key 'egres'; allowed keys here: apiVersion, credentialTtl, description, "
         "egress, exceptions, extends, kind, kubernetes, name, owner, resources, secrets"
     ]
 
@@ -65,8 +65,36 @@ def test_agent_name_length_checked_for_the_namespace(envs: Path) -> None:
         f"apiVersion: blueprint.dev/v1alpha1\nkind: AgentProfile\nname: {long}\nowner: a@example.com\n"
         "resources: {requests: {cpu: 1, memory: 1Gi}, limits: {cpu: 1, memory: 1Gi}}\n")
     assert problems(envs) == [
-        f"dev/agents/{long}.yaml:3:7: name: String should have at most 57 characters (RFC 1123 label, 2-57 "
-        "chars; becomes namespace 'agent-<name>' (<= 63 chars) and the ServiceAccount name)"
+        f"dev/agents/{long}.yaml:3:7: name: String should have at most 57 characters (lower-case letters, digits and '-', "
+        "starting with a letter, 2-57 chars; becomes namespace 'agent-<name>' (<= 63 chars) and the ServiceAccount name)"
+    ]
+
+
+def test_agent_name_must_start_with_a_letter(envs: Path) -> None:
+    # The name becomes Terraform resource names, which cannot start with a digit.
+    edit(envs / "prod/agents/research.yaml", "name: research", "name: 1research")
+    got = problems(envs, "prod")
+    assert got[0].startswith("prod/agents/research.yaml:4:7: name: '1research' is not allowed here; expected lower-case")
+
+
+def test_two_files_for_one_agent(envs: Path) -> None:
+    (envs / "prod/agents/research.yml").write_text((envs / "prod/agents/research.yaml").read_text())
+    assert problems(envs, "prod") == [
+        "prod/agents/research.yml: two profiles for agent 'research' (research.yaml and research.yml); keep one file per agent"
+    ]
+
+
+def test_yaml_aliases_and_odd_keys(envs: Path) -> None:
+    profile = envs / "prod/agents/research.yaml"
+    profile.write_text(profile.read_text() + "a: &big [1, 2]\nb: [*big, *big]\n")
+    assert problems(envs, "prod") == [
+        "prod/agents/research.yaml:11:4: this value is reused through a YAML alias (*name); aliases are not "
+        "supported: write the value out, or share it through `extends:`"
+    ]
+    profile.write_text("apiVersion: blueprint.dev/v1alpha1\n? [a, b]\n: x\n1: y\n")
+    assert problems(envs, "prod") == [
+        "prod/agents/research.yaml:2:3: key 'a non-text key' must be plain text; quote it or use a field name",
+        "prod/agents/research.yaml:4:1: key '1' must be plain text; quote it or use a field name",
     ]
 
 
@@ -85,7 +113,7 @@ def test_strict_types_no_coercion(envs: Path) -> None:
 
 def test_backend_type_is_checked(envs: Path) -> None:
     edit(envs / "prod/environment.yaml", "type: s3", "type: gcs")
-    assert problems(envs, "prod") == ["prod/environment.yaml:37:9: state.type: unknown type 'gcs'; allowed: 's3', 'local'"]
+    assert problems(envs, "prod") == ["prod/environment.yaml:55:9: state.type: unknown type 'gcs'; allowed: 's3', 'local'"]
 
 
 def test_invalid_yaml(envs: Path) -> None:
@@ -95,7 +123,7 @@ def test_invalid_yaml(envs: Path) -> None:
 
 def test_duplicate_key(envs: Path) -> None:
     (envs / "dev/agents/research.yaml").write_text((envs / "dev/agents/research.yaml").read_text() + "name: research\n")
-    assert problems(envs) == ["dev/agents/research.yaml:17:1: name: duplicate key 'name'; give each key once"]
+    assert problems(envs) == ["dev/agents/research.yaml:23:1: name: duplicate key 'name'; give each key once"]
 
 
 def test_not_a_mapping(envs: Path) -> None:

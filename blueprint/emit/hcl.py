@@ -42,7 +42,7 @@ class Block:
         return child
 
     def comment(self, text: str) -> "Block":
-        self.items.append(Comment(" ".join(text.split())))
+        self.items.append(Comment(comment_text(text)))
         return self
 
     def blank(self) -> "Block":
@@ -72,14 +72,18 @@ _SAFE = re.compile(r"[A-Za-z0-9 ._/:@,+=()'*#!?;<>\[\]~^&|-]*")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _ESCAPES.update({chr(c): f"\\u{c:04x}" for c in [*range(0x20), 0x7F] if chr(c) not in _ESCAPES})
 _TRANSLATE = str.maketrans(_ESCAPES)
+DIRECTIVE = re.compile(r"(checkov|bridgecrew|cortex|prisma)(\s*):", re.IGNORECASE)
 
 
 @lru_cache(maxsize=65536)
 def quote(text: str) -> str:
     """An HCL string literal whose value is exactly `text`: no interpolation can survive."""
-    if _SAFE.fullmatch(text):  # the common case: identifiers, labels, CIDRs
+    if _SAFE.fullmatch(text) and not DIRECTIVE.search(text):  # the common case: identifiers, labels, CIDRs
         return f'"{text}"'
     body = text.translate(_TRANSLATE)
+    # checkov reads `checkov:skip=` anywhere on a line, even inside a string: a description must not
+    # switch checks off. The unicode escape keeps the value and hides the directive.
+    body = DIRECTIVE.sub(lambda m: m.group(1) + m.group(2) + "\\u003a", body)
     # `${` and `%{` would start an interpolation or a directive. Terraform reads both `$${` and
     # `\u0024{` as the literal text; python-hcl2 (our gates' parser) rejects a `$${` with no later
     # `}`, so we write the unicode escape, which every parser reads literally.
@@ -150,8 +154,13 @@ def render_block(block: Block, depth: int = 0) -> list[str]:
     return [f"{pad}{head} {{", *_render_items(block.items, depth + 1), f"{pad}}}"]
 
 
+def comment_text(text: str) -> str:
+    """One comment line: no line breaks or control characters can end the comment early."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def render_file(header: list[str], blocks: list[Block]) -> str:
     """A whole file: comment header, then blocks separated by one blank line, ending in a newline."""
-    parts = ["\n".join(f"# {line}" if line else "#" for line in header)]
+    parts = ["\n".join(f"# {comment_text(line)}" if line else "#" for line in header)]
     parts += ["\n".join(render_block(b)) for b in blocks]
     return "\n\n".join(parts) + "\n"

@@ -30,12 +30,12 @@ def _condition(statement: Block, test: str, variable: str, values: list[str]) ->
     condition.attr("values", values)
 
 
-def aws_blocks(agent: AgentPlan, tags: dict[str, str]) -> list[Block]:
+def aws_blocks(agent: AgentPlan) -> list[Block]:
     secrets = agent.secrets
     assert secrets is not None and secrets.aws is not None
     aws = secrets.aws
     label = agent.label
-    trust = Block("data", ("aws_iam_policy_document", f"{label}_trust"))
+    trust = Block("data", ("aws_iam_policy_document", f"{label}__trust"))
     if aws.mode == "irsa":
         issuer = aws.oidc_provider
         statement = _statement(trust, "AssumeFromAgentServiceAccount", ["sts:AssumeRoleWithWebIdentity"])
@@ -57,11 +57,11 @@ def aws_blocks(agent: AgentPlan, tags: dict[str, str]) -> list[Block]:
     role = Block("resource", ("aws_iam_role", label))
     role.attr("name", aws.role_name)
     role.attr("description", f"blueprint agent {agent.name}: reads its declared secrets")
-    role.attr("assume_role_policy", Ref(f"data.aws_iam_policy_document.{label}_trust.json"))
+    role.attr("assume_role_policy", Ref(f"data.aws_iam_policy_document.{label}__trust.json"))
     role.attr("max_session_duration", aws.max_session)
-    role.attr("tags", {**tags, "blueprint.dev/agent": agent.name})
+    role.attr("tags", {"blueprint.dev/agent": agent.name})  # the provider adds the default tags
 
-    grant = Block("data", ("aws_iam_policy_document", f"{label}_secrets"))
+    grant = Block("data", ("aws_iam_policy_document", f"{label}__secrets"))
     read = _statement(grant, "ReadDeclaredSecrets", SECRETS_MANAGER_ACTIONS)
     read.attr("resources", sorted({o.reference for o in secrets.objects}))
     keys = sorted({o.kms_key_arn for o in secrets.objects if o.kms_key_arn})
@@ -70,10 +70,10 @@ def aws_blocks(agent: AgentPlan, tags: dict[str, str]) -> list[Block]:
         decrypt.attr("resources", keys)
         _condition(decrypt, "StringEquals", "kms:ViaService", [f"secretsmanager.{aws.region}.amazonaws.com"])
 
-    policy = Block("resource", ("aws_iam_role_policy", f"{label}_secrets"))
+    policy = Block("resource", ("aws_iam_role_policy", f"{label}__secrets"))
     policy.attr("name", "read-declared-secrets")
     policy.attr("role", aws.role_name)
-    policy.attr("policy", Ref(f"data.aws_iam_policy_document.{label}_secrets.json"))
+    policy.attr("policy", Ref(f"data.aws_iam_policy_document.{label}__secrets.json"))
     policy.attr("depends_on", [Ref(f"aws_iam_role.{label}")])
     blocks = [trust, role, grant, policy]
 
@@ -83,7 +83,7 @@ def aws_blocks(agent: AgentPlan, tags: dict[str, str]) -> list[Block]:
         association.attr("namespace", agent.namespace)
         association.attr("service_account", agent.service_account)
         association.attr("role_arn", aws.role_arn)
-        association.attr("tags", {**tags, "blueprint.dev/agent": agent.name})
+        association.attr("tags", {"blueprint.dev/agent": agent.name})
         association.attr("depends_on", [Ref(f"aws_iam_role.{label}")])
         blocks.append(association)
     return blocks
@@ -170,7 +170,7 @@ def spc_block(agent: AgentPlan) -> Block:
         assert vault is not None
         parameters = {"audience": vault.audience, "objects": spc_objects(secrets), "roleName": vault.role_name,
                       "vaultAddress": vault.address, "vaultKubernetesMountPath": vault.auth_mount}
-    manifest = Block("resource", ("kubernetes_manifest", f"{agent.label}_secrets"))
+    manifest = Block("resource", ("kubernetes_manifest", f"{agent.label}__secrets"))
     manifest.attr("manifest", {
         "apiVersion": SPC_API_VERSION,
         "kind": "SecretProviderClass",

@@ -269,8 +269,8 @@ def coverage_findings(report: CheckovReport, emitted_resources: Iterable[tuple[s
 
 def _executable(name: str) -> str | None:
     path = Path(name)
-    if path.parent != Path("."):  # a path, not a bare command name
-        return str(path) if path.is_file() and os.access(path, os.X_OK) else None
+    if path.parent != Path("."):  # a path, not a bare command name; checkov runs from another folder
+        return str(path.absolute()) if path.is_file() and os.access(path, os.X_OK) else None
     return shutil.which(name)
 
 

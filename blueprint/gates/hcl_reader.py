@@ -36,16 +36,18 @@ class Expression(str):
 
 @dataclass(frozen=True)
 class Resource:
-    """One `resource "type" "name" { ... }` block of an emitted file."""
+    """One `resource "type" "name" { ... }` (or, with mode "data", `data ...`) block of a file."""
 
     type: str
     name: str
     body: dict[str, Any]
     file: str
+    mode: str = "managed"
 
     @property
     def address(self) -> str:
-        return f"{self.type}.{self.name}"
+        prefix = "data." if self.mode == "data" else ""
+        return f"{prefix}{self.type}.{self.name}"
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,18 @@ def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]
     if isinstance(value, dict):
-        return {(k if k == BLOCK_MARK else str(_decode(k))): _decode(v) for k, v in value.items()}
+        # Keys keep their Expression-ness: `"${var.k}" = ...` or `(var.k) = ...` is not a literal key.
+        return {_decode_key(k): _decode(v) for k, v in value.items()}
     return value
+
+
+def _decode_key(key: Any) -> Any:
+    if not isinstance(key, str) or key == BLOCK_MARK:
+        return key
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        return decode_literal(key[1:-1])
+    # A bare identifier (block, attribute or object key) is literal; `(expr)` arrives as `${(expr)}`.
+    return Expression(key) if key.startswith("${") else key
 
 
 def parse_text(text: str, path: str = "<text>") -> dict[str, Any]:
@@ -101,7 +113,10 @@ def parse_text(text: str, path: str = "<text>") -> dict[str, Any]:
         raw = hcl2.loads(text, serialization_options=_OPTIONS)
     except Exception as exc:  # python-hcl2 raises lark errors of many kinds
         raise HclParseError(f"{path}: does not parse as HCL: {exc}") from None
-    return _decode(raw)
+    try:
+        return _decode(raw)
+    except ValueError as exc:  # a malformed \u or \U escape
+        raise HclParseError(f"{path}: a string has an invalid escape: {exc}") from None
 
 
 def parse_file(path: Path, relative_to: Path | None = None) -> ParsedFile:
@@ -109,15 +124,19 @@ def parse_file(path: Path, relative_to: Path | None = None) -> ParsedFile:
     return ParsedFile(shown, parse_text(path.read_text(encoding="utf-8"), shown))
 
 
-def resources(parsed: ParsedFile) -> list[Resource]:
+def resources(parsed: ParsedFile, modes: tuple[str, ...] = ("managed",)) -> list[Resource]:
+    """The file's resource blocks; pass modes=("managed", "data") for data sources too."""
     found: list[Resource] = []
-    for entry in parsed.document.get("resource", []):
-        for rtype, by_name in entry.items():
-            if rtype == BLOCK_MARK:
-                continue
-            for rname, body in by_name.items():
-                if rname != BLOCK_MARK:
-                    found.append(Resource(rtype, rname, body, parsed.path))
+    for mode, keyword in (("managed", "resource"), ("data", "data")):
+        if mode not in modes:
+            continue
+        for entry in parsed.document.get(keyword, []):
+            for rtype, by_name in entry.items():
+                if rtype == BLOCK_MARK:
+                    continue
+                for rname, body in by_name.items():
+                    if rname != BLOCK_MARK:
+                        found.append(Resource(rtype, rname, body, parsed.path, mode))
     return found
 
 

@@ -17,9 +17,19 @@ from blueprint.models import AgentProfile, Environment
 from blueprint.models.types import NAMESPACE_PREFIX
 
 GATE = "invariants"
-ESCALATION = {"escalate", "bind", "impersonate"}
+STAGE = "agents/"
+ESCALATION = {"escalate", "bind", "impersonate", "*"}
 PSA_REQUIRED = ("enforce", "audit", "warn")
 META_ARGUMENTS = {"depends_on"}
+# The only resource types the agents stage may hold; anything else is a generator bug or a hand edit.
+ALLOWED_TYPES = {
+    "kubernetes_namespace_v1", "kubernetes_service_account_v1", "kubernetes_role_v1", "kubernetes_role_binding_v1",
+    "kubernetes_cluster_role_v1", "kubernetes_cluster_role_binding_v1", "kubernetes_network_policy_v1",
+    "kubernetes_resource_quota_v1", "kubernetes_limit_range_v1",
+}
+RULE_KEYS = {"api_groups", "resources", "verbs", "resource_names", BLOCK_MARK}
+PORT_KEYS = {"port", "protocol", BLOCK_MARK}
+FORBIDDEN_META = ("count", "for_each", "provider", "lifecycle", "provisioner", "connection")
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,8 @@ def _expressions(value: Any, path: str) -> Iterable[str]:
             yield from _expressions(item, f"{path}[{i}]")
     elif isinstance(value, dict):
         for key, item in value.items():
+            if isinstance(key, Expression):
+                yield f"{path}[{key}] (key)"
             if key != BLOCK_MARK and not (path == "" and key in META_ARGUMENTS):
                 yield from _expressions(item, f"{path}.{key}" if path else key)
 
@@ -135,7 +147,12 @@ class _Checker:
 def _check_role(c: _Checker, res: Resource, declared: Declared) -> None:
     rules = blocks(res.body, "rule")
     waived = declared.waived
+    c.expect(set(res.body) <= {"metadata", "rule", "depends_on", BLOCK_MARK}, "INV_RBAC_EXACT",
+             f"unexpected role fields {sorted(set(res.body) - {'metadata', 'rule', 'depends_on', BLOCK_MARK})} "
+             "(aggregation rules and the like are never declared by a profile)", res)
     for rule in rules:
+        c.expect(set(rule) <= RULE_KEYS, "INV_RBAC_EXACT",
+                 f"unexpected rule fields {sorted(set(rule) - RULE_KEYS)}", res)
         for field in ("api_groups", "resources", "verbs"):
             wild = [v for v in rule.get(field, []) if v == "*" or str(v).endswith("/*")]
             c.expect(not wild or "wildcard" in waived, "INV_RBAC_NO_WILDCARD",
@@ -145,8 +162,9 @@ def _check_role(c: _Checker, res: Resource, declared: Declared) -> None:
                  f"escalation verbs {sorted(bad)}", res)
         unnamed = not rule.get("resource_names")
         reads = set(rule.get("verbs", [])) & {"get", "list", "watch", "*"}
-        secret = unnamed and ((reads and {"secrets", "*"} & set(rule.get("resources", [])))
-                              or "serviceaccounts/token" in rule.get("resources", []))
+        resources_ = set(rule.get("resources", []))
+        secret = unnamed and ((reads and {"secrets", "*"} & resources_)
+                              or {"serviceaccounts/token", "serviceaccounts/*", "*/*"} & resources_)
         c.expect(not secret or "unnamed-secret-read" in waived, "INV_RBAC_SECRETS_BY_NAME",
                  "reads secrets or mints tokens without resource_names", res)
     namespace = _namespace_of(res)
@@ -184,6 +202,9 @@ def _check_network_policy(c: _Checker, res: Resource, declared: Declared, env: E
              "ingress rules are not declared by any profile field", res)
     allowed = _allowed_egress(declared, env)
     for rule in blocks(spec, "egress"):
+        for p in blocks(rule, "ports"):
+            c.expect(set(p) <= PORT_KEYS, "INV_EGRESS_DECLARED",
+                     f"port fields {sorted(set(p) - PORT_KEYS)} widen the declared port", res)
         ports = [(str(p.get("port")), p.get("protocol", "TCP")) for p in blocks(rule, "ports")]
         c.expect(bool(ports), "INV_EGRESS_PORTS", "an egress rule without ports allows every port", res)
         peers = blocks(rule, "to")
@@ -196,12 +217,18 @@ def _check_network_policy(c: _Checker, res: Resource, declared: Declared, env: E
 
 
 def check_invariants(resources: list[Resource], profiles: list[AgentProfile], env: Environment) -> GateResult:
+    """The invariants over the agents stage (other stages have their own gates)."""
     started = time.perf_counter()
     c = _Checker()
     declared = {p.name: Declared(p, frozenset(w.waives for w in p.exceptions)) for p in profiles}
     by_agent: dict[str, list[Resource]] = {name: [] for name in declared}
+    resources = [r for r in resources if r.file.startswith(STAGE)]
 
     for res in resources:
+        c.expect(res.mode == "managed" and res.type in ALLOWED_TYPES, "INV_ALLOWED_TYPES",
+                 f"{res.address} is not a type the agents stage emits", res)
+        meta = [m for m in FORBIDDEN_META if m in res.body]
+        c.expect(not meta, "INV_META_ARGUMENTS", f"meta-arguments {meta} change what is created", res)
         for path in _expressions(res.body, ""):
             c.expect(False, "INV_LITERAL_VALUES", f"{path} is an expression; every checked value must be literal", res)
         agent = _agent_of(res)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,15 +11,25 @@ from pathlib import Path
 from blueprint.errors import ToolError
 from blueprint.gates import hcl_reader
 from blueprint.gates.checkov_runner import coverage_findings, run_checkov
+from blueprint.emit.terraform import CHECKOV_SKIPS
+from blueprint.gates.consistency import check_consistency
+from blueprint.gates.crd_schema import validate_custom_object
 from blueprint.gates.fmt import check_fmt
+from blueprint.gates.terraform_runner import run_terraform_gate
 from blueprint.gates.invariants import check_invariants
 from blueprint.gates.provider_schema import check_resource, load_provider_schema
 from blueprint.gates.result import Finding, GateResult
 from blueprint.models import AgentProfile, Environment
 
-GATES = ("parse", "invariants", "provider-schema", "checkov", "coverage", "terraform-fmt")
+TOP_LEVEL_BLOCKS = {"resource", "data", "terraform", "provider"}
+GATES = ("parse", "invariants", "consistency", "credential-lifetime", "provider-schema", "crd-schema", "checkov",
+         "coverage", "terraform-fmt", "terraform-validate-plan")
 # Providers that cannot be installed here are checked against their recorded schema instead.
-SCHEMA_PACKAGES = ("cdktn_provider_kubernetes",)
+SCHEMA_PACKAGES = {
+    "kubernetes": "cdktn_provider_kubernetes",
+    "vault": "cdktn_provider_vault",
+    "helm": "cdktn_provider_helm",
+}
 
 
 def policies_dir() -> Path:
@@ -41,28 +52,47 @@ def parse_gate(root: Path) -> tuple[list[hcl_reader.Resource], GateResult]:
     resources: list[hcl_reader.Resource] = []
     findings: list[Finding] = []
     files = sorted(root.rglob("*.tf"))
+    seen: dict[tuple[str, str], str] = {}
     for path in files:
         try:
             parsed = hcl_reader.parse_file(path, root)
         except hcl_reader.HclParseError as exc:
             findings.append(Finding("parse", "HCL_PARSE", str(exc), str(path.relative_to(root))))
             continue
-        resources.extend(hcl_reader.resources(parsed))
+        stage = parsed.path.split("/", 1)[0]
+        allowed = TOP_LEVEL_BLOCKS | ({"module"} if stage == "platform" else set())
+        unexpected = sorted(set(parsed.document) - allowed)
+        if unexpected:
+            findings.append(Finding("parse", "HCL_UNEXPECTED_BLOCK",
+                                    f"blocks {unexpected} are never emitted here (variables, locals and modules "
+                                    "would hide values from the gates)", parsed.path))
+        for res in hcl_reader.resources(parsed, modes=("managed", "data")):
+            key = (stage, res.address)
+            if key in seen:
+                findings.append(Finding("parse", "HCL_DUPLICATE_ADDRESS",
+                                        f"{res.address} is also defined in {seen[key]}", res.file, res.address))
+            seen.setdefault(key, res.file)
+            resources.append(res)
     return resources, GateResult("parse", len(files) - len(findings), findings, time.perf_counter() - started,
                                  detail=f"{len(files)} files, {len(resources)} resources")
 
 
 def schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
-    """Every block of a kubernetes_* resource against the provider's schema (the jsii oracle)."""
+    """Every block of a resource whose provider cannot be installed offline (kubernetes, vault,
+    helm) against that provider's schema, read from its jsii assembly. aws_* resources go
+    through real `terraform validate` instead."""
     started = time.perf_counter()
     findings: list[Finding] = []
     checked = 0
     versions = []
-    for package in SCHEMA_PACKAGES:
+    prefixes = {r.type.split("_", 1)[0] for r in resources}
+    for prefix, package in SCHEMA_PACKAGES.items():
+        if prefix not in prefixes:
+            continue
         schema = load_provider_schema(package)
         versions.append(f"{schema.name} {schema.provider_version}")
         for res in resources:
-            if res.type.startswith(schema.name + "_"):
+            if res.type.startswith(prefix + "_"):
                 checked += 1
                 findings += [Finding("provider-schema", "SCHEMA", problem, res.file, res.address)
                              for problem in check_resource(schema, res)]
@@ -71,25 +101,67 @@ def schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
                       detail=", ".join(versions))
 
 
+def crd_schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
+    """Custom objects (kubernetes_manifest) against the CRD schemas we ship, pinned to the versions
+    we target: kubernetes-validate only warns for a kind it has no schema for."""
+    started = time.perf_counter()
+    findings = []
+    manifests = [r for r in resources if r.type == "kubernetes_manifest"]
+    for res in manifests:
+        manifest = res.body.get("manifest")
+        problems = validate_custom_object(manifest) if isinstance(manifest, dict) else ["manifest is not a literal object"]
+        findings += [Finding("crd-schema", "CRD_SCHEMA", problem, res.file, res.address) for problem in problems]
+    failed = len({f.resource for f in findings})
+    return GateResult("crd-schema", len(manifests) - failed, findings, time.perf_counter() - started,
+                      detail=f"{len(manifests)} custom objects")
+
+
+def unexplained_skips(report, profiles: list[AgentProfile]) -> list[Finding]:
+    """A checkov skip must come from a named profile exception that waives that check; any other
+    skip (a hand edit, or text that slipped through) fails the checkov gate."""
+    allowed = {(check, w.name) for p in profiles for w in p.exceptions for check in CHECKOV_SKIPS.get(w.waives, ())}
+    findings = []
+    for record in report.skipped:
+        match = re.match(r"\s*exception ([a-z0-9-]+):", record.suppress_comment or "")
+        if not match or (record.check_id, match.group(1)) not in allowed:
+            findings.append(Finding("checkov", record.check_id,
+                                    f"skipped without a profile exception that waives it ({record.suppress_comment!r})",
+                                    record.file, record.resource, record.line))
+    return findings
+
+
 def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> list[GateResult]:
     """All gates over `root`. checkov and terraform fmt are subprocesses, so they run in threads
     while this process parses the files and checks the invariants and schemas (2 cores: the
     slow parse overlaps the slow checkov scan)."""
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=3) as pool:
         checkov_job = pool.submit(run_checkov, root, frameworks=("terraform",), policies_dir=policies_dir())
         fmt_job = pool.submit(check_fmt, root)
+        # The only provider installable offline is aws: its root gets real init/validate/plan.
+        aws_root = root / "identity-aws"
+        terraform_job = pool.submit(run_terraform_gate, aws_root) if aws_root.is_dir() else None
         try:
-            resources, parsed = parse_gate(root)
+            blocks, parsed = parse_gate(root)
+            resources = [b for b in blocks if b.mode == "managed"]
             results = [parsed]
             if parsed.ok:
-                results.append(check_invariants(resources, profiles, env))
+                agents_stage = [r for r in resources if r.file.startswith("agents/")]
+                results.append(check_invariants(agents_stage, profiles, env))
+                consistency, lifetime, _ = check_consistency(blocks, profiles, env)
+                results += [consistency, lifetime]
                 results.append(schema_gate(resources))
+                results.append(crd_schema_gate(resources))
             checkov_result, report = checkov_job.result()
             fmt_result = fmt_job.result()
+            terraform_result = terraform_job.result() if terraform_job else None
         except BaseException:
-            for job in (checkov_job, fmt_job):
-                job.cancel()
+            for job in (checkov_job, fmt_job, terraform_job):
+                if job:
+                    job.cancel()
             raise
+    unexplained = unexplained_skips(report, profiles)
+    if unexplained:
+        checkov_result.findings.extend(unexplained)
     results.append(checkov_result)
     if parsed.ok:
         started = time.perf_counter()
@@ -98,4 +170,6 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
         results.append(GateResult("coverage", len(types) - len(coverage), coverage,
                                   time.perf_counter() - started, detail=f"{len(types)} resource types"))
     results.append(fmt_result)
+    if terraform_result is not None:
+        results.append(terraform_result)
     return results

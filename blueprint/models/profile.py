@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from blueprint.models.base import API_VERSION, StrictModel
 from blueprint.models.types import (
@@ -27,17 +27,6 @@ from blueprint.models.types import (
 )
 
 # Every least-privilege refusal has a code; only an exception naming that code can waive it.
-WAIVABLE = (
-    "wildcard",
-    "escalation-verb",
-    "unnamed-secret-read",
-    "cluster-scope",
-    "egress-world",
-    "egress-too-wide",
-    "egress-cluster-overlap",
-    "egress-metadata",
-    "egress-api-server",
-)
 RefusalCode = Literal[
     "wildcard",
     "escalation-verb",
@@ -203,12 +192,17 @@ class AgentProfile(StrictModel):
     def _check(self) -> "AgentProfile":
         _unique(self.egress, "destination")
         _unique([w.name for w in self.exceptions], "exception")
-        _unique([s.name for s in self.secrets], "secret")
-        _unique([s.mount_file for s in self.secrets], "secret file")
-        if len({s.backend for s in self.secrets}) > 1:
+        return self
+
+    @field_validator("secrets")
+    @classmethod
+    def _secrets(cls, secrets: list[Secret]) -> list[Secret]:
+        _unique([s.name for s in secrets], "secret")
+        _unique([s.mount_file for s in secrets], "secret file")
+        if len({s.backend for s in secrets}) > 1:
             raise ValueError("all secrets of one agent must come from one backend (one SecretProviderClass "
                              "per agent); split the agent or move the secrets")
-        return self
+        return secrets
 
     @property
     def secret_backend(self) -> str | None:

@@ -23,10 +23,11 @@ AGENT_NAME_MAX = 63 - len(NAMESPACE_PREFIX)
 
 AgentName = Annotated[
     str,
-    StringConstraints(pattern=DNS_LABEL, min_length=2, max_length=AGENT_NAME_MAX),
+    # Starts with a letter: the name also becomes Terraform resource names, which cannot start with a digit.
+    StringConstraints(pattern=r"^[a-z]([-a-z0-9]*[a-z0-9])?$", min_length=2, max_length=AGENT_NAME_MAX),
     Field(
-        description=f"RFC 1123 label, 2-{AGENT_NAME_MAX} chars; becomes namespace "
-        f"'{NAMESPACE_PREFIX}<name>' (<= 63 chars) and the ServiceAccount name"
+        description=f"lower-case letters, digits and '-', starting with a letter, 2-{AGENT_NAME_MAX} chars; "
+        f"becomes namespace '{NAMESPACE_PREFIX}<name>' (<= 63 chars) and the ServiceAccount name"
     ),
 ]
 EnvName = Annotated[str, StringConstraints(pattern=DNS_LABEL, min_length=1, max_length=20)]
@@ -68,11 +69,19 @@ KubernetesVersion = Annotated[
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+# IPv6 ranges that carry IPv4 addresses: written this way, an IPv4 destination would slip past
+# the checks for the metadata address, the cluster ranges and the prefix limit.
+_IPV4_IN_IPV6 = tuple(ipaddress.ip_network(n) for n in ("::ffff:0:0/96", "64:ff9b::/96", "64:ff9b:1::/48", "2002::/16"))
+
+
 def _canonical_cidr(value: str) -> str:
     try:
         net = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         raise ValueError(f"not a CIDR block with its host bits zero ({exc})") from None
+    # A supernet of these (e.g. ::/0) is caught by the egress-world and prefix-limit refusals.
+    if net.version == 6 and any(net.subnet_of(embedded) for embedded in _IPV4_IN_IPV6):
+        raise ValueError("IPv4-mapped, NAT64 and 6to4 ranges embed IPv4 addresses; write the IPv4 CIDR instead")
     return str(net)
 
 

@@ -120,7 +120,9 @@ def grants(profile: AgentProfile) -> dict[tuple, str]:
         ref = secret.aws.arn if secret.aws else f"vault:{secret.vault.path}#{secret.vault.key}"  # type: ignore[union-attr]
         out[("secret", ref)] = f"secret {secret.name} ({ref})"
     for waiver in profile.exceptions:
-        out[("exception", waiver.name)] = f"exception {waiver.name} waives {waiver.waives}"
+        scope = f" for {waiver.destination}" if waiver.destination else ""
+        out[("exception", waiver.name, waiver.waives, waiver.destination or "")] = \
+            f"exception {waiver.name} waives {waiver.waives}{scope}"
     return out
 
 

@@ -62,16 +62,18 @@ def rbac_refusals(profile: AgentProfile) -> list[Refusal]:
                         f"list the exact {field} the agent needs, {_waiver_hint('wildcard')}",
                         base + (field, j)))
         for j, verb in enumerate(rule.verbs):
-            if verb in ESCALATION_VERBS:
+            # `*` includes escalate, bind and impersonate: waiving `wildcard` must not lift this too.
+            if verb in ESCALATION_VERBS or verb == "*":
                 found.append(Refusal(
                     "escalation-verb",
-                    f"verb '{verb}' lets the agent grant itself more than this profile allows; "
-                    f"remove it, {_waiver_hint('escalation-verb')}",
+                    f"verb '{verb}' lets the agent grant itself more than this profile allows "
+                    f"({'it includes escalate, bind and impersonate; ' if verb == '*' else ''}"
+                    f"remove it), {_waiver_hint('escalation-verb')}",
                     base + ("verbs", j)))
         if not rule.resource_names:
             for j, resource in enumerate(rule.resources):
                 reads_secrets = resource in ("secrets", "*") and any(v in READ_VERBS for v in rule.verbs)
-                mints_tokens = resource == "serviceaccounts/token"
+                mints_tokens = resource in ("serviceaccounts/token", "serviceaccounts/*", "*/*")
                 if reads_secrets or mints_tokens:
                     what = "read every secret" if reads_secrets else "mint tokens for every ServiceAccount"
                     found.append(Refusal(

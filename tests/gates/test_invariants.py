@@ -57,7 +57,16 @@ CASES = {
     "automount on": (SUPPORT, "automount_service_account_token = false", "automount_service_account_token = true",
                      ["INV_AUTOMOUNT_OFF"]),
     "wildcard verb": (TRIAGE, 'verbs      = ["get", "list", "watch"]', 'verbs      = ["*"]',
-                      ["INV_RBAC_EXACT", "INV_RBAC_NO_WILDCARD"]),
+                      ["INV_RBAC_EXACT", "INV_RBAC_NO_ESCALATION", "INV_RBAC_NO_WILDCARD"]),
+    "port range": (SUPPORT, 'port     = "443"', 'port     = "443"\n        end_port = 65535', ["INV_EGRESS_DECLARED"]),
+    "count zero": (SUPPORT, 'resource "kubernetes_resource_quota_v1" "customer_support" {\n',
+                   'resource "kubernetes_resource_quota_v1" "customer_support" {\n  count = 0\n', ["INV_META_ARGUMENTS"]),
+    "aggregated role": (TRIAGE, '  rule {\n', '  aggregation_rule {\n    cluster_role_selectors {}\n  }\n  rule {\n',
+                        ["INV_RBAC_EXACT"]),
+    "non-resource urls": (TRIAGE, 'verbs      = ["get", "list", "watch"]',
+                          'verbs      = ["get", "list", "watch"]\n    non_resource_urls = ["*"]', ["INV_RBAC_EXACT"]),
+    "old type name": (TRIAGE, 'resource "kubernetes_role_binding_v1"', 'resource "kubernetes_role_binding"',
+                      ["INV_ALLOWED_TYPES"]),
     "escalate verb": (TRIAGE, '"watch"]', '"watch", "escalate"]', ["INV_RBAC_EXACT", "INV_RBAC_NO_ESCALATION"]),
     "secrets": (TRIAGE, 'resources  = ["pods", "pods/log", "events"]', 'resources  = ["secrets"]',
                 ["INV_RBAC_EXACT", "INV_RBAC_SECRETS_BY_NAME"]),
@@ -99,11 +108,11 @@ def test_ingress_rule_is_caught(dev) -> None:
 @pytest.mark.parametrize("header,expected", [
     ('resource "kubernetes_resource_quota_v1" "customer_support"', ["INV_QUOTA"]),
     ('resource "kubernetes_limit_range_v1" "customer_support"', ["INV_LIMIT_RANGE"]),
-    ('resource "kubernetes_network_policy_v1" "customer_support_default_deny"', ["INV_DEFAULT_DENY"]),
+    ('resource "kubernetes_network_policy_v1" "customer_support__default_deny"', ["INV_DEFAULT_DENY"]),
     ('resource "kubernetes_service_account_v1" "customer_support"', ["INV_SERVICE_ACCOUNT"]),
     ('resource "kubernetes_namespace_v1" "customer_support"', ["INV_NAMESPACE"]),
-    ('resource "kubernetes_role_binding_v1" "cluster_triage_shop"', []),
-    ('resource "kubernetes_role_v1" "cluster_triage_shop"', ["INV_RBAC_EXACT"]),
+    ('resource "kubernetes_role_binding_v1" "cluster_triage__ns_shop"', []),
+    ('resource "kubernetes_role_v1" "cluster_triage__ns_shop"', ["INV_RBAC_EXACT"]),
 ])
 def test_missing_resources_are_caught(dev, header: str, expected: list[str]) -> None:
     path = TRIAGE if "triage" in header else SUPPORT

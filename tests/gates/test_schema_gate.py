@@ -19,8 +19,9 @@ def test_examples_match_the_provider_schema(env: str) -> None:
     res = parsed(render(ENVIRONMENTS, env).files)
     result = schema_gate(res)
     assert result.findings == []
-    assert result.checks_passed == len(res) == (22 if env == "dev" else 20)
-    assert result.detail == "kubernetes 3.4.0"
+    oracle_types = [r for r in res if r.type.split("_", 1)[0] in ("kubernetes", "vault", "helm")]
+    assert result.checks_passed == len(oracle_types) > 20
+    assert result.detail == "kubernetes 3.4.0, vault 5.13.0"
 
 
 def test_schema_gate_catches_a_misspelled_block() -> None:

@@ -36,7 +36,7 @@ resource "kubernetes_service_account_v1" "cluster_triage" {
   depends_on                      = [kubernetes_namespace_v1.cluster_triage]
 }
 
-resource "kubernetes_role_v1" "cluster_triage_sandbox" {
+resource "kubernetes_role_v1" "cluster_triage__ns_sandbox" {
   metadata {
     name      = "agent-cluster-triage"
     namespace = "sandbox"
@@ -53,7 +53,7 @@ resource "kubernetes_role_v1" "cluster_triage_sandbox" {
   }
 }
 
-resource "kubernetes_role_binding_v1" "cluster_triage_sandbox" {
+resource "kubernetes_role_binding_v1" "cluster_triage__ns_sandbox" {
   metadata {
     name      = "agent-cluster-triage"
     namespace = "sandbox"
@@ -73,10 +73,10 @@ resource "kubernetes_role_binding_v1" "cluster_triage_sandbox" {
     name      = "cluster-triage"
     namespace = "agent-cluster-triage"
   }
-  depends_on = [kubernetes_role_v1.cluster_triage_sandbox, kubernetes_service_account_v1.cluster_triage]
+  depends_on = [kubernetes_role_v1.cluster_triage__ns_sandbox, kubernetes_service_account_v1.cluster_triage]
 }
 
-resource "kubernetes_role_v1" "cluster_triage_shop" {
+resource "kubernetes_role_v1" "cluster_triage__ns_shop" {
   metadata {
     name      = "agent-cluster-triage"
     namespace = "shop"
@@ -103,7 +103,7 @@ resource "kubernetes_role_v1" "cluster_triage_shop" {
   }
 }
 
-resource "kubernetes_role_binding_v1" "cluster_triage_shop" {
+resource "kubernetes_role_binding_v1" "cluster_triage__ns_shop" {
   metadata {
     name      = "agent-cluster-triage"
     namespace = "shop"
@@ -123,10 +123,10 @@ resource "kubernetes_role_binding_v1" "cluster_triage_shop" {
     name      = "cluster-triage"
     namespace = "agent-cluster-triage"
   }
-  depends_on = [kubernetes_role_v1.cluster_triage_shop, kubernetes_service_account_v1.cluster_triage]
+  depends_on = [kubernetes_role_v1.cluster_triage__ns_shop, kubernetes_service_account_v1.cluster_triage]
 }
 
-resource "kubernetes_network_policy_v1" "cluster_triage_default_deny" {
+resource "kubernetes_network_policy_v1" "cluster_triage__default_deny" {
   metadata {
     name      = "default-deny"
     namespace = "agent-cluster-triage"
@@ -143,7 +143,7 @@ resource "kubernetes_network_policy_v1" "cluster_triage_default_deny" {
   depends_on = [kubernetes_namespace_v1.cluster_triage]
 }
 
-resource "kubernetes_network_policy_v1" "cluster_triage_allow_egress" {
+resource "kubernetes_network_policy_v1" "cluster_triage__allow_egress" {
   metadata {
     name      = "allow-egress"
     namespace = "agent-cluster-triage"

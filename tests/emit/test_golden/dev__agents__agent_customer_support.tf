@@ -36,7 +36,7 @@ resource "kubernetes_service_account_v1" "customer_support" {
   depends_on                      = [kubernetes_namespace_v1.customer_support]
 }
 
-resource "kubernetes_network_policy_v1" "customer_support_default_deny" {
+resource "kubernetes_network_policy_v1" "customer_support__default_deny" {
   metadata {
     name      = "default-deny"
     namespace = "agent-customer-support"
@@ -53,7 +53,7 @@ resource "kubernetes_network_policy_v1" "customer_support_default_deny" {
   depends_on = [kubernetes_namespace_v1.customer_support]
 }
 
-resource "kubernetes_network_policy_v1" "customer_support_allow_egress" {
+resource "kubernetes_network_policy_v1" "customer_support__allow_egress" {
   metadata {
     name      = "allow-egress"
     namespace = "agent-customer-support"

@@ -26,6 +26,9 @@ resource "kubernetes_service_account_v1" "customer_support" {
   metadata {
     name      = "customer-support"
     namespace = "agent-customer-support"
+    annotations = {
+      "eks.amazonaws.com/role-arn" = "arn:aws:iam::123456789012:role/blueprint-prod-customer-support"
+    }
     labels = {
       "app.kubernetes.io/managed-by" = "blueprint"
       "blueprint.dev/agent"          = "customer-support"
@@ -36,7 +39,7 @@ resource "kubernetes_service_account_v1" "customer_support" {
   depends_on                      = [kubernetes_namespace_v1.customer_support]
 }
 
-resource "kubernetes_network_policy_v1" "customer_support_default_deny" {
+resource "kubernetes_network_policy_v1" "customer_support__default_deny" {
   metadata {
     name      = "default-deny"
     namespace = "agent-customer-support"
@@ -53,7 +56,7 @@ resource "kubernetes_network_policy_v1" "customer_support_default_deny" {
   depends_on = [kubernetes_namespace_v1.customer_support]
 }
 
-resource "kubernetes_network_policy_v1" "customer_support_allow_egress" {
+resource "kubernetes_network_policy_v1" "customer_support__allow_egress" {
   metadata {
     name      = "allow-egress"
     namespace = "agent-customer-support"

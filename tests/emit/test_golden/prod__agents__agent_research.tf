@@ -36,7 +36,7 @@ resource "kubernetes_service_account_v1" "research" {
   depends_on                      = [kubernetes_namespace_v1.research]
 }
 
-resource "kubernetes_network_policy_v1" "research_default_deny" {
+resource "kubernetes_network_policy_v1" "research__default_deny" {
   metadata {
     name      = "default-deny"
     namespace = "agent-research"
@@ -53,7 +53,7 @@ resource "kubernetes_network_policy_v1" "research_default_deny" {
   depends_on = [kubernetes_namespace_v1.research]
 }
 
-resource "kubernetes_network_policy_v1" "research_allow_egress" {
+resource "kubernetes_network_policy_v1" "research__allow_egress" {
   metadata {
     name      = "allow-egress"
     namespace = "agent-research"

@@ -36,7 +36,7 @@ resource "kubernetes_service_account_v1" "cluster_triage" {
   depends_on                      = [kubernetes_namespace_v1.cluster_triage]
 }
 
-resource "kubernetes_role_v1" "cluster_triage_shop" {
+resource "kubernetes_role_v1" "cluster_triage__ns_shop" {
   metadata {
     name      = "agent-cluster-triage"
     namespace = "shop"
@@ -63,7 +63,7 @@ resource "kubernetes_role_v1" "cluster_triage_shop" {
   }
 }
 
-resource "kubernetes_role_binding_v1" "cluster_triage_shop" {
+resource "kubernetes_role_binding_v1" "cluster_triage__ns_shop" {
   metadata {
     name      = "agent-cluster-triage"
     namespace = "shop"
@@ -83,10 +83,10 @@ resource "kubernetes_role_binding_v1" "cluster_triage_shop" {
     name      = "cluster-triage"
     namespace = "agent-cluster-triage"
   }
-  depends_on = [kubernetes_role_v1.cluster_triage_shop, kubernetes_service_account_v1.cluster_triage]
+  depends_on = [kubernetes_role_v1.cluster_triage__ns_shop, kubernetes_service_account_v1.cluster_triage]
 }
 
-resource "kubernetes_network_policy_v1" "cluster_triage_default_deny" {
+resource "kubernetes_network_policy_v1" "cluster_triage__default_deny" {
   metadata {
     name      = "default-deny"
     namespace = "agent-cluster-triage"
@@ -103,7 +103,7 @@ resource "kubernetes_network_policy_v1" "cluster_triage_default_deny" {
   depends_on = [kubernetes_namespace_v1.cluster_triage]
 }
 
-resource "kubernetes_network_policy_v1" "cluster_triage_allow_egress" {
+resource "kubernetes_network_policy_v1" "cluster_triage__allow_egress" {
   metadata {
     name      = "allow-egress"
     namespace = "agent-cluster-triage"
