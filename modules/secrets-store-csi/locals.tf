@@ -48,4 +48,29 @@ locals {
     }
     awsRegion = var.aws.region
   }
+
+  # The labels the charts put on the provider pods, derived from the fixed release names in
+  # main.tf (no nameOverride is set). The caller's egress NetworkPolicies select exactly these:
+  # - hashicorp/vault templates/csi-daemonset.yaml: name "<chart name>-csi-provider", instance =
+  #   the release name ("vault");
+  # - secrets-store-csi-driver-provider-aws templates/_helpers.tpl provider.selectorLabels:
+  #   name = the chart name, instance = the release name.
+  chart_pod_labels = {
+    vault = {
+      "app.kubernetes.io/name"     = "vault-csi-provider"
+      "app.kubernetes.io/instance" = "vault"
+    }
+    aws = {
+      "app.kubernetes.io/name"     = "secrets-store-csi-driver-provider-aws"
+      "app.kubernetes.io/instance" = "secrets-store-csi-driver-provider-aws"
+    }
+  }
+  provider_enabled = {
+    vault = var.vault.enabled
+    aws   = var.aws.enabled
+  }
+  # Only the enabled providers': one egress NetworkPolicy per key is the caller's job.
+  provider_pod_labels = {
+    for provider, labels in local.chart_pod_labels : provider => labels if local.provider_enabled[provider]
+  }
 }

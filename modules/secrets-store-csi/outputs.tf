@@ -32,21 +32,24 @@ output "token_expiration_seconds" {
 }
 
 output "vault_provider" {
-  description = "The Vault CSI provider: release, pinned chart version, egress NetworkPolicy name; null when disabled. SecretProviderClass: provider = \"vault\"."
+  description = "The Vault CSI provider: release, pinned chart version, token audience; null when disabled. SecretProviderClass: provider = \"vault\"."
   value = var.vault.enabled ? {
-    release        = helm_release.vault_provider[0].name
-    chart_version  = var.vault.chart_version
-    network_policy = kubernetes_network_policy_v1.vault_provider_egress[0].metadata[0].name
-    audience       = var.vault.audience
+    release       = helm_release.vault_provider[0].name
+    chart_version = var.vault.chart_version
+    audience      = var.vault.audience
   } : null
 }
 
 output "aws_provider" {
-  description = "The AWS CSI provider: release, pinned chart version, egress NetworkPolicy name, token audience; null when disabled. SecretProviderClass: provider = \"aws\"."
+  description = "The AWS CSI provider: release, pinned chart version, token audience; null when disabled. SecretProviderClass: provider = \"aws\"."
   value = var.aws.enabled ? {
-    release        = helm_release.aws_provider[0].name
-    chart_version  = var.aws.chart_version
-    network_policy = kubernetes_network_policy_v1.aws_provider_egress[0].metadata[0].name
-    audience       = local.aws_audience
+    release       = helm_release.aws_provider[0].name
+    chart_version = var.aws.chart_version
+    audience      = local.aws_audience
   } : null
+}
+
+output "provider_pod_labels" {
+  description = "Per enabled provider (\"vault\", \"aws\"): the labels the chart puts on the provider pods. The caller's egress NetworkPolicy for that provider selects exactly these (pod_selector.match_labels) and must exist before this module's releases (module depends_on)."
+  value       = local.provider_pod_labels
 }

@@ -6,15 +6,12 @@ terraform {
   required_version = ">= 1.9.0"
 
   required_providers {
-    # Pinned to the provider releases blueprint's schema oracle was generated from:
-    # cdktn-provider-helm 15.1.0 (helm 3.3.0) and cdktn-provider-kubernetes 17.1.0 (kubernetes 3.4.0).
+    # Pinned to the provider release blueprint's schema oracle was generated from:
+    # cdktn-provider-helm 15.1.0 (helm 3.3.0). The module creates no kubernetes resource (the
+    # provider pods' NetworkPolicies live in the calling root), so it requires no kubernetes provider.
     helm = {
       source  = "hashicorp/helm"
       version = "~> 3.3.0"
-    }
-    kubernetes = {
-      source  = "hashicorp/kubernetes"
-      version = "~> 3.4.0"
     }
   }
 }

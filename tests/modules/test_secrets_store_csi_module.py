@@ -1,16 +1,18 @@
-"""modules/secrets-store-csi: formatting, provider schemas, chart wiring, and input validation.
+"""modules/secrets-store-csi: formatting, provider schema, chart wiring, input validation, labels.
 
-The helm and kubernetes providers cannot be installed here, so the module itself cannot be
-`terraform init`ed. What is checked, and how:
+The helm provider cannot be installed here, so the module itself cannot be `terraform init`ed.
+What is checked, and how:
 
 - `terraform fmt -check` on the module;
-- every resource block, with each `dynamic` block expanded to its `content`, against the schemas
-  of the provider releases versions.tf pins (the cdktn bindings' jsii assemblies), and the pins
-  against the versions the bindings were generated from;
-- the NetworkPolicy pod selectors against the labels the charts put on the provider pods;
+- every resource block against the schema of the helm release versions.tf pins (the cdktn
+  bindings' jsii assembly), and the pin against the version the bindings were generated from;
+- the module holds helm releases only: the provider pods' egress NetworkPolicies are the calling
+  root's (literal resources checkov can read, passed in the module's depends_on);
 - variable types and validation rules, by running real `terraform plan` on a root that holds only
   the module's variables.tf and locals.tf (no provider needed): bad values must be refused with
-  the rule's message, good values must render the chart values the module promises.
+  the rule's message, good values must render the chart values the module promises and the
+  `provider_pod_labels` output, which must equal the labels the charts derive from the release
+  names, the labels blueprint's emitter selects, and the README's table.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from blueprint.gates.hcl_reader import (
     resources,
 )
 from blueprint.gates.provider_schema import ProviderSchema, check_resource, load_provider_schema
+from blueprint.plan.build import PROVIDER_POD_LABELS as EMITTER_POD_LABELS
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "modules" / "secrets-store-csi"
@@ -46,7 +49,6 @@ TF_TIMEOUT = 120
 
 # The cdktn bindings the schema oracle reads, pinned in requirements/project.in.
 HELM_BINDINGS = ("cdktn_provider_helm", "cdktn-provider-helm==15.1.0")
-KUBERNETES_BINDINGS = ("cdktn_provider_kubernetes", "cdktn-provider-kubernetes==17.1.0")
 
 
 def _missing(message: str) -> None:
@@ -66,11 +68,6 @@ def _schema(bindings: tuple[str, str]) -> ProviderSchema:
 @pytest.fixture(scope="module")
 def helm_schema() -> ProviderSchema:
     return _schema(HELM_BINDINGS)
-
-
-@pytest.fixture(scope="module")
-def kubernetes_schema() -> ProviderSchema:
-    return _schema(KUBERNETES_BINDINGS)
 
 
 @pytest.fixture(scope="module")
@@ -101,52 +98,26 @@ def test_terraform_fmt_check(terraform_bin: str) -> None:
 # ---- provider schemas --------------------------------------------------------------------------
 
 
-def _expand_dynamic(body: dict[str, Any]) -> dict[str, Any]:
-    """The body with every `dynamic "x" { content { ... } }` replaced by one literal `x` block.
-
-    The oracle only checks that a dynamic block names a nested block; expanding lets it check the
-    content against that block's schema too (iterator references stay unevaluated expressions).
-    """
-    out: dict[str, Any] = {}
-    for key, value in body.items():
-        if key == "dynamic" and isinstance(value, list):
-            for entry in value:
-                for name, spec in entry.items():
-                    if name == BLOCK_MARK:
-                        continue
-                    contents = [c for c in spec.get("content", []) if isinstance(c, dict)]
-                    assert len(contents) == 1, f'dynamic "{name}" needs exactly one content block'
-                    out.setdefault(name, []).append(_expand_dynamic(contents[0]))
-            continue
-        if isinstance(value, list) and value and all(isinstance(v, dict) and v.get(BLOCK_MARK) for v in value):
-            out.setdefault(key, []).extend(_expand_dynamic(v) for v in value)
-        else:
-            out[key] = value
-    return out
+def _has_dynamic(value: Any) -> bool:
+    if isinstance(value, dict):
+        return "dynamic" in value or any(_has_dynamic(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_dynamic(v) for v in value)
+    return False
 
 
-def test_expand_dynamic_exposes_content_to_the_oracle(kubernetes_schema: ProviderSchema) -> None:
-    """The expansion is what makes a wrong attribute inside `content` visible."""
-    bad = MODULE.joinpath("main.tf").read_text().replace("cidr = to.value", "cidrs = to.value", 1)
-    assert "cidrs = to.value" in bad
-    parsed = ParsedFile("main.tf", parse_text(bad, "main.tf"))
-    [policy] = [r for r in resources(parsed) if r.name == "vault_provider_egress"]
-    assert check_resource(kubernetes_schema, policy) == []  # unexpanded: the oracle cannot see it
-    expanded = Resource(policy.type, policy.name, _expand_dynamic(policy.body), policy.file)
-    problems = check_resource(kubernetes_schema, expanded)
-    assert any("ip_block[0].cidrs: unknown attribute" in p for p in problems), problems
+def test_module_holds_helm_releases_only_without_dynamic_blocks(module_resources: dict[str, Resource]) -> None:
+    """No NetworkPolicy here (the root's job), and nothing checkov could not expand."""
+    assert set(module_resources) == set(CHARTS)
+    assert not [a for a, r in module_resources.items() if _has_dynamic(r.body)]
 
 
 def test_every_resource_matches_its_provider_schema(
-    module_resources: dict[str, Resource], helm_schema: ProviderSchema, kubernetes_schema: ProviderSchema
+    module_resources: dict[str, Resource], helm_schema: ProviderSchema
 ) -> None:
-    schemas = {"helm": helm_schema, "kubernetes": kubernetes_schema}
-    assert {r.type for r in module_resources.values()} == {"helm_release", "kubernetes_network_policy_v1"}
     problems: list[str] = []
     for resource in module_resources.values():
-        schema = schemas[resource.type.split("_", 1)[0]]
-        expanded = Resource(resource.type, resource.name, _expand_dynamic(resource.body), resource.file)
-        problems += check_resource(schema, expanded)
+        problems += check_resource(helm_schema, resource)
     assert problems == []
 
 
@@ -173,15 +144,16 @@ def _pin(provider: str) -> str:
     return required[provider]["version"]
 
 
-def test_provider_pins_match_the_schema_oracle(
-    helm_schema: ProviderSchema, kubernetes_schema: ProviderSchema
-) -> None:
-    """`~> X.Y.Z` of exactly the release the bindings were generated from: upper-bounded (< X.Y+1)."""
+def test_provider_pins_match_the_schema_oracle(helm_schema: ProviderSchema) -> None:
+    """`~> X.Y.Z` of exactly the release the bindings were generated from: upper-bounded (< X.Y+1).
+
+    The module requires the helm provider only: it creates no kubernetes resource.
+    """
+    required = block(parse_file(MODULE / "versions.tf").document["terraform"][0], "required_providers")
+    assert set(required) - {BLOCK_MARK} == {"helm"}
     assert helm_schema.source == "registry.terraform.io/hashicorp/helm"
-    assert kubernetes_schema.source == "registry.terraform.io/hashicorp/kubernetes"
     assert _pin("helm") == f"~> {helm_schema.provider_version}"
-    assert _pin("kubernetes") == f"~> {kubernetes_schema.provider_version}"
-    assert re.fullmatch(r"~> \d+\.\d+\.\d+", _pin("helm")) and re.fullmatch(r"~> \d+\.\d+\.\d+", _pin("kubernetes"))
+    assert re.fullmatch(r"~> \d+\.\d+\.\d+", _pin("helm"))
 
 
 # ---- chart wiring ------------------------------------------------------------------------------
@@ -207,6 +179,10 @@ def test_helm_releases_use_pinned_charts_and_values_not_set(module_resources: di
         assert body["create_namespace"] is False, address
         assert not {"set", "set_list", "set_sensitive", "set_wo"} & set(body), f"{address}: use values"
         assert len(body["values"]) == 1 and body["values"][0].startswith("${yamlencode(local."), address
+        # The providers start after the driver; the caller's module-level depends_on orders every
+        # release after the provider pods' egress policies.
+        if address != "helm_release.driver":
+            assert body["depends_on"] == ["${helm_release.driver}"], address
 
 
 def _chart_pod_labels(release: Resource) -> dict[str, str]:
@@ -222,101 +198,9 @@ def _chart_pod_labels(release: Resource) -> dict[str, str]:
     return {"app.kubernetes.io/name": f"{chart}{suffix}", "app.kubernetes.io/instance": name}
 
 
-@pytest.mark.parametrize(
-    ("policy", "release"),
-    [
-        ("kubernetes_network_policy_v1.vault_provider_egress", "helm_release.vault_provider"),
-        ("kubernetes_network_policy_v1.aws_provider_egress", "helm_release.aws_provider"),
-    ],
-)
-def test_network_policy_selects_exactly_the_provider_pods(
-    module_resources: dict[str, Resource], policy: str, release: str
-) -> None:
-    policy_body, release_body = module_resources[policy].body, module_resources[release].body
-    spec = block(policy_body, "spec")
-    assert block(spec, "pod_selector")["match_labels"] == _chart_pod_labels(module_resources[release])
-    assert spec["policy_types"] == ["Egress"]
-    assert block(policy_body, "metadata")["namespace"] == release_body["namespace"] == "${var.namespace}"
-    # Same switch, and the policy exists before the provider pods do.
-    assert policy_body["count"] == release_body["count"]
-    assert release_body["depends_on"] == ["${helm_release.driver}", f"${{{policy}}}"]
-
-
-def _egress_rules(module_resources: dict[str, Resource], policy: str) -> list[dict[str, Any]]:
-    """The egress rules, with `dynamic` rules and targets expanded (iterators stay expressions)."""
-    return blocks(_expand_dynamic(block(module_resources[policy].body, "spec")), "egress")
-
-
-def _ports(rule: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(p["port"], p["protocol"]) for p in blocks(rule, "ports")]
-
-
-def _targets(rule: dict[str, Any]) -> list[str]:
-    out = []
-    for to in blocks(rule, "to"):
-        if block(to, "ip_block"):
-            out.append(block(to, "ip_block")["cidr"])
-        else:
-            out.append(json.dumps(block(to, "pod_selector")["match_labels"]))
-    return out
-
-
-def _for_each_sources(body: Any) -> list[str]:
-    """The `for_each` of every `dynamic` block under body, in source order: what each list comes from."""
-    found: list[str] = []
-    if isinstance(body, list):
-        for item in body:
-            found += _for_each_sources(item)
-    elif isinstance(body, dict):
-        for key, value in body.items():
-            if key == "dynamic":
-                found += [spec["for_each"] for d in value for n, spec in d.items() if n != BLOCK_MARK]
-                found += _for_each_sources([spec.get("content") for d in value for n, spec in d.items()
-                                            if n != BLOCK_MARK])
-            else:
-                found += _for_each_sources(value)
-    return found
-
-
-DNS_RULE = ([("53", "UDP"), ("53", "TCP")], ['"${var.dns.pod_labels}"', "${to.value}/32"])
-API_RULE = ([("${tostring(var.kubernetes_api.port)}", "TCP")], ["${to.value}"])
-NODE_LOCAL_DNS = "${var.dns.node_local_address == null ? [] : [var.dns.node_local_address]}"
-
-
-def test_vault_provider_egress_is_dns_api_and_vault_only(module_resources: dict[str, Resource]) -> None:
-    policy = "kubernetes_network_policy_v1.vault_provider_egress"
-    rules = _egress_rules(module_resources, policy)
-    assert [(_ports(r), _targets(r)) for r in rules] == [
-        DNS_RULE,
-        API_RULE,
-        ([("${tostring(var.vault.port)}", "TCP")], ["${to.value}"]),
-    ]
-    assert _for_each_sources(block(module_resources[policy].body, "spec")) == [
-        NODE_LOCAL_DNS, "${var.kubernetes_api.cidrs}", "${var.vault.cidrs}",
-    ]
-
-
-def test_aws_provider_egress_is_dns_api_endpoints_and_pod_identity_agent_only(
-    module_resources: dict[str, Resource],
-) -> None:
-    policy = "kubernetes_network_policy_v1.aws_provider_egress"
-    rules = _egress_rules(module_resources, policy)
-    assert [(_ports(r), _targets(r)) for r in rules] == [
-        DNS_RULE,
-        API_RULE,
-        ([("443", "TCP")], ["${to.value}"]),
-        ([("80", "TCP")], ["${egress.value}"]),  # the EKS Pod Identity Agent
-    ]
-    assert _for_each_sources(block(module_resources[policy].body, "spec")) == [
-        NODE_LOCAL_DNS, "${var.kubernetes_api.cidrs}", "${var.aws.endpoint_cidrs}",
-        # the agent's link-local address, and only with Pod Identity; never 169.254.169.254
-        '${var.aws.identity == "pod-identity" ? ["169.254.170.23/32"] : []}',
-    ]
-
-
 # ---- variables: types and validation rules ------------------------------------------------------
 
-VARIABLES = ("namespace", "driver", "vault", "aws", "kubernetes_api", "dns")
+VARIABLES = ("namespace", "driver", "vault", "aws")
 
 
 @pytest.fixture(scope="module")
@@ -343,34 +227,13 @@ EXPECTED_RULES = {
     "vault": [
         "vault.chart_version must pin one exact release",
         "vault.address is required when vault.enabled is true",
-        "vault.cidrs must list at least one CIDR",
         "vault.audience must be a non-empty audience",
-        "vault.port must be",
-        "vault.cidrs entries must be IPv4 CIDRs",
-        "vault.cidrs entries must have a prefix of /16 or longer",
-        "vault.cidrs entries must not be in 169.254.0.0/16",
     ],
     "aws": [
         "At least one provider must be enabled",
         "aws.chart_version must pin one exact release",
         "aws.identity must be",
         "aws.region is required when aws.enabled is true",
-        "aws.endpoint_cidrs must list at least one CIDR",
-        "aws.endpoint_cidrs entries must be IPv4 CIDRs",
-        "aws.endpoint_cidrs entries must have a prefix of /16 or longer",
-        "aws.endpoint_cidrs entries must not be in 169.254.0.0/16",
-    ],
-    "kubernetes_api": [
-        "kubernetes_api.cidrs must list at least one CIDR",
-        "kubernetes_api.port must be",
-        "kubernetes_api.cidrs entries must be IPv4 CIDRs",
-        "kubernetes_api.cidrs entries must have a prefix of /16 or longer",
-        "kubernetes_api.cidrs entries must not be in 169.254.0.0/16",
-    ],
-    "dns": [
-        "dns.namespace must be an RFC 1123 label",
-        "dns.pod_labels must name at least one label",
-        "dns.node_local_address must be",
     ],
 }
 
@@ -403,12 +266,14 @@ output "vault_yaml" {
 output "aws_yaml" {
   value = yamlencode(local.aws_values)
 }
+output "provider_pod_labels_yaml" {
+  value = yamlencode(local.provider_pod_labels)
+}
 """
 
 GOOD = {
-    "vault": {"enabled": True, "address": "https://vault.internal.example:8200", "cidrs": ["192.0.2.40/32"]},
-    "aws": {"enabled": True, "region": "eu-west-1", "endpoint_cidrs": ["192.0.2.50/32", "192.0.2.51/32"]},
-    "kubernetes_api": {"cidrs": ["203.0.113.30/32"]},
+    "vault": {"enabled": True, "address": "https://vault.internal.example:8200"},
+    "aws": {"enabled": True, "region": "eu-west-1"},
 }
 
 
@@ -475,36 +340,27 @@ def _with(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 
 BAD = [
-    ("vault.cidrs", ["0.0.0.0/0"], "vault.cidrs entries must have a prefix of /16 or longer"),
-    ("vault.cidrs", ["10.0.0.0/8"], "vault.cidrs entries must have a prefix of /16 or longer"),
-    ("vault.cidrs", ["169.254.169.254/32"], "vault.cidrs entries must not be in 169.254.0.0/16"),
-    ("vault.cidrs", ["192.0.2.41/24"], "vault.cidrs entries must be IPv4 CIDRs written as their network address"),
-    ("vault.cidrs", ["vault.internal.example"], "vault.cidrs entries must be IPv4 CIDRs"),
-    ("vault.cidrs", [], "vault.cidrs must list at least one CIDR when vault.enabled is true"),
     ("vault.address", "http://vault.internal.example:8200", "vault.address is required when vault.enabled"),
+    ("vault.address", "https://vault.internal.example:8200/v1", "vault.address is required when vault.enabled"),
     ("vault.address", None, "vault.address is required when vault.enabled"),
     ("vault.audience", "", "vault.audience must be a non-empty audience"),
     ("vault.audience", "sts.amazonaws.com", "vault.audience must be a non-empty audience"),
-    ("vault.port", 0, "vault.port must be a whole number from 1 to 65535"),
     ("vault.chart_version", ">= 0.34.0", "vault.chart_version must pin one exact release"),
-    ("aws.endpoint_cidrs", ["192.0.2.0/33"], "aws.endpoint_cidrs entries must be IPv4 CIDRs"),
-    ("aws.endpoint_cidrs", ["300.0.2.0/32"], "aws.endpoint_cidrs entries must be IPv4 CIDRs"),
-    ("aws.endpoint_cidrs", ["169.254.0.0/16"], "aws.endpoint_cidrs entries must not be in 169.254.0.0/16"),
-    ("aws.endpoint_cidrs", [], "aws.endpoint_cidrs must list at least one CIDR when aws.enabled is true"),
+    ("vault.chart_version", "0.34.1-rc1", "vault.chart_version must pin one exact release"),
     ("aws.region", "EU_WEST_1", "aws.region is required when aws.enabled is true"),
+    ("aws.region", None, "aws.region is required when aws.enabled is true"),
     ("aws.identity", "kiam", 'aws.identity must be "irsa" or "pod-identity"'),
     ("aws.chart_version", "v3.2.0", "aws.chart_version must pin one exact release"),
-    ("kubernetes_api.cidrs", [], "kubernetes_api.cidrs must list at least one CIDR"),
-    ("kubernetes_api.cidrs", ["0.0.0.0/0"], "kubernetes_api.cidrs entries must have a prefix of /16 or longer"),
-    ("kubernetes_api.port", 70000, "kubernetes_api.port must be a whole number from 1 to 65535"),
+    ("aws.chart_version", "3.02.0", "aws.chart_version must pin one exact release"),
     ("driver.rotation_poll_interval", "2 minutes", "driver.rotation_poll_interval must be"),
     ("driver.rotation_poll_interval", "0m", "driver.rotation_poll_interval must be"),
     ("driver.chart_version", "~> 1.6", "driver.chart_version must pin one exact release"),
+    ("driver.chart_version", "", "driver.chart_version must pin one exact release"),
     ("driver.token_expiration_seconds", 300, "driver.token_expiration_seconds must be a whole number from 600"),
     ("driver.token_expiration_seconds", 86400, "driver.token_expiration_seconds must be a whole number from 600"),
+    ("driver.token_expiration_seconds", 600.5, "driver.token_expiration_seconds must be a whole number from 600"),
     ("namespace", "Kube_System", "namespace must be an RFC 1123 label"),
-    ("dns.pod_labels", {}, "dns.pod_labels must name at least one label"),
-    ("dns.node_local_address", "169.254.20.10/32", "dns.node_local_address must be a single IPv4 address"),
+    ("namespace", "a" * 64, "namespace must be an RFC 1123 label"),
 ]
 
 
@@ -583,3 +439,163 @@ def test_rendered_values_vault_only_with_custom_audience(terraform_bin: str, var
     code, errors, out = _plan(terraform_bin, variables_root, values)
     assert (code, errors) == (0, [])
     assert out["driver_yaml"]["tokenRequests"] == [{"audience": "vault.prod", "expirationSeconds": 600}]
+
+
+# ---- provider pod labels: the contract with the caller's egress NetworkPolicies -----------------
+
+# What the charts put on the provider pods, for the release names main.tf fixes (no nameOverride).
+POD_LABELS = {
+    "vault": {"app.kubernetes.io/name": "vault-csi-provider", "app.kubernetes.io/instance": "vault"},
+    "aws": {
+        "app.kubernetes.io/name": "secrets-store-csi-driver-provider-aws",
+        "app.kubernetes.io/instance": "secrets-store-csi-driver-provider-aws",
+    },
+}
+PROVIDER_RELEASES = {"vault": "helm_release.vault_provider", "aws": "helm_release.aws_provider"}
+
+
+def test_pod_labels_follow_the_release_names(module_resources: dict[str, Resource]) -> None:
+    """Renaming a release (or the chart) changes the pods' labels: this pins both together."""
+    for provider, release in PROVIDER_RELEASES.items():
+        assert _chart_pod_labels(module_resources[release]) == POD_LABELS[provider], provider
+
+
+def test_emitter_selects_the_same_pod_labels() -> None:
+    """blueprint's emitter hard-codes the labels its platform-root policies select: no drift."""
+    assert {provider: dict(labels) for provider, labels in EMITTER_POD_LABELS.items()} == POD_LABELS
+
+
+def test_provider_pod_labels_output_is_the_local() -> None:
+    """The output is exactly `local.provider_pod_labels`, which the offline plan below renders."""
+    document = parse_file(MODULE / "outputs.tf").document
+    outputs = {name: body for entry in document["output"] for name, body in entry.items() if name != BLOCK_MARK}
+    assert outputs["provider_pod_labels"]["value"] == "${local.provider_pod_labels}"
+    assert outputs["provider_pod_labels"].get("description")
+
+
+def test_readme_table_states_the_pod_labels() -> None:
+    readme = MODULE.joinpath("README.md").read_text()
+    for provider, labels in POD_LABELS.items():
+        row = re.search(rf"^\| `{provider}` \| `([^`]+)` \| ([^|]+) \|", readme, re.MULTILINE)
+        assert row, f"README has no pod-label row for {provider}"
+        stated = dict(re.findall(r"`([^`=]+?) = ([^`]+)`", row.group(2)))
+        assert stated == labels, provider
+        assert row.group(1) == labels["app.kubernetes.io/instance"], f"{provider}: release name"
+
+
+@pytest.mark.tools
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (GOOD, ["vault", "aws"]),
+        (_with(GOOD, "aws.enabled", False), ["vault"]),
+        (_with(_with(GOOD, "vault.enabled", False), "aws.identity", "pod-identity"), ["aws"]),
+    ],
+    ids=["both", "vault-only", "aws-only"],
+)
+def test_rendered_provider_pod_labels(
+    terraform_bin: str, variables_root: Path, values: dict[str, Any], expected: list[str]
+) -> None:
+    code, errors, out = _plan(terraform_bin, variables_root, values)
+    assert (code, errors) == (0, [])
+    assert out["provider_pod_labels_yaml"] == {provider: POD_LABELS[provider] for provider in expected}
+
+
+# ---- checkov over a root calling the module, as blueprint's checkov gate scans the platform root --
+
+CHECKOV_ROOT = """
+resource "kubernetes_network_policy_v1" "vault_provider_egress" {
+  metadata {
+    name      = "vault-csi-provider-egress"
+    namespace = "kube-system"
+  }
+  spec {
+    pod_selector {
+      match_labels = {
+        "app.kubernetes.io/instance" = "vault"
+        "app.kubernetes.io/name"     = "vault-csi-provider"
+      }
+    }
+    policy_types = ["Egress"]
+    egress {
+      ports {
+        port     = "8200"
+        protocol = "TCP"
+      }
+      to {
+        ip_block {
+          cidr = "192.0.2.40/32"
+        }
+      }
+    }
+  }
+}
+
+resource "kubernetes_network_policy_v1" "aws_provider_egress" {
+  metadata {
+    name      = "aws-csi-provider-egress"
+    namespace = "kube-system"
+  }
+  spec {
+    pod_selector {
+      match_labels = {
+        "app.kubernetes.io/instance" = "secrets-store-csi-driver-provider-aws"
+        "app.kubernetes.io/name"     = "secrets-store-csi-driver-provider-aws"
+      }
+    }
+    policy_types = ["Egress"]
+    egress {
+      ports {
+        port     = "443"
+        protocol = "TCP"
+      }
+      to {
+        ip_block {
+          cidr = "192.0.2.50/32"
+        }
+      }
+    }
+  }
+}
+
+module "secrets_store_csi" {
+  source     = "./modules/secrets-store-csi"
+  namespace  = "kube-system"
+  driver     = { chart_version = "1.6.1", rotation_poll_interval = "2m", token_expiration_seconds = 600 }
+  vault      = { enabled = true, chart_version = "0.34.1", address = "https://vault.prod.example.internal:8200", audience = "vault" }
+  aws        = { enabled = true, chart_version = "3.2.0", region = "eu-west-1", identity = "irsa" }
+  depends_on = [kubernetes_network_policy_v1.vault_provider_egress, kubernetes_network_policy_v1.aws_provider_egress]
+}
+"""
+
+
+@pytest.mark.tools
+def test_checkov_passes_the_module_releases_in_a_calling_root(tmp_path: Path) -> None:
+    """Every check (built-in and ours) over a root with literal module arguments: BP_HELM_1 passes
+    all three releases, and nothing fails on the module (no NetworkPolicy left in it)."""
+    configured = os.environ.get("BLUEPRINT_CHECKOV", "")
+    binary = shutil.which(configured) if configured else None
+    if binary is None:
+        _missing(f"BLUEPRINT_CHECKOV={configured!r} is not an executable checkov (see tests/policies)")
+    root, home = tmp_path / "platform", tmp_path / "home"
+    home.mkdir()
+    shutil.copytree(MODULE, root / "modules" / "secrets-store-csi")
+    (root / "main.tf").write_text(CHECKOV_ROOT)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CKV_", "BC_", "PRISMA_", "CHECKOV_"))}
+    env.update(CKV_PARSE_ERROR_FAIL="true", PYTHONDONTWRITEBYTECODE="1", LOG_LEVEL="WARNING", HOME=str(home))
+    done = subprocess.run(
+        [binary, "-d", str(root), "--framework", "terraform", "--external-checks-dir", str(REPO / "policies"),
+         "--skip-download", "-o", "json"],
+        capture_output=True, text=True, env=env, cwd=home, timeout=300, check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr[-3000:]
+    output = json.loads(done.stdout)
+    [report] = output if isinstance(output, list) else [output]
+    assert report["summary"]["parsing_errors"] == 0
+    results = report["results"]
+    assert [(r["check_id"], r["resource"]) for r in results["failed_checks"]] == []
+    assert sorted(r["resource"] for r in results["passed_checks"] if r["check_id"] == "BP_HELM_1") == [
+        "module.secrets_store_csi.helm_release.aws_provider[0]",
+        "module.secrets_store_csi.helm_release.driver",
+        "module.secrets_store_csi.helm_release.vault_provider[0]",
+    ]

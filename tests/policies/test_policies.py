@@ -6,7 +6,7 @@ must fail X, and X must report nothing else there (other resources are helpers, 
 NetworkPolicy a namespace connects to). Adding a fixture needs no edit here; adding a check needs a
 folder with at least one pass and one fail resource.
 
-Check ids are BP_<FAMILY>_<N> (K8S, AWS, VAULT), numbered from 1 without gaps within a family.
+Check ids are BP_<FAMILY>_<N> (K8S, AWS, VAULT, HELM), numbered from 1 without gaps within a family.
 checkov reports a data source without its `data.` prefix (`aws_iam_policy_document.pass_x`), so
 the expected address of `data "t" "n"` is `t.n`.
 """
@@ -28,7 +28,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "terraform"
-FAMILIES = ("K8S", "AWS", "VAULT")
+FAMILIES = ("K8S", "AWS", "VAULT", "HELM")
 CHECK_ID_RE = re.compile(rf"^BP_({'|'.join(FAMILIES)})_([1-9][0-9]*)$")
 CHECK_FILE_RE = re.compile(rf"^bp_({'|'.join(f.lower() for f in FAMILIES)})_([0-9]+)_[a-z0-9_]+\.(py|yaml)$")
 RESOURCE_RE = re.compile(r'^(?:resource|data)\s+"([^"]+)"\s+"([^"]+)"', re.MULTILINE)
