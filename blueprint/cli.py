@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from blueprint import __version__, pipeline, writer
+from blueprint.emit.terraform import stages
 from blueprint.errors import BlueprintError
 from blueprint.report import agent_data, error_data, gates_text, plan_text
 
@@ -50,6 +51,12 @@ def _emit(fmt: str, lines: list[str], data: dict[str, Any]) -> None:
         print("\n".join(lines))
 
 
+def _apply_order(files: dict[str, str], out: Path) -> list[str]:
+    order = stages(files)
+    return ["Apply the stages in this order (each is its own Terraform root):"] + [
+        f"  {i}. {stage:<15} cd {out}/{stage} && terraform init && terraform apply" for i, stage in enumerate(order, 1)]
+
+
 def _write_summary(result: writer.WriteResult, removals: list[pipeline.Removal], out: Path) -> list[str]:
     lines = [f"Wrote {out}/: {len(result.written)} written, {len(result.unchanged)} unchanged, "
              f"{len(result.removed)} removed"]
@@ -75,9 +82,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     render = pipeline.render(args.environments, args.env)
     out = args.out or Path("build") / args.env
     result, removals = pipeline.write(render, out)
-    lines = plan_text(render.plan) + [""] + _write_summary(result, removals, out) + [
+    lines = plan_text(render.plan) + [""] + _write_summary(result, removals, out) + _apply_order(render.files, out) + [
         "Not gated: run `blueprint check` before applying."]
-    data = {"ok": True, "environment": args.env, "gated": False, "out": str(out),
+    data = {"ok": True, "environment": args.env, "gated": False, "out": str(out), "stages": stages(render.files),
             "agents": [agent_data(a) for a in render.plan.agents], **_write_data(result, removals)}
     _emit(args.format, lines, data)
     return 0
@@ -100,10 +107,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         writer.remove_scratch(scratch)
     lines = plan_text(render.plan) + gates_text(gates) + [""]
     if ok:
-        lines += _write_summary(result, removals, out) + [f"PASS: {args.env} is ready for terraform apply."]
+        lines += _write_summary(result, removals, out) + _apply_order(render.files, out) + [
+            f"PASS: {args.env} is ready for terraform apply."]
     else:
         lines += [f"FAIL: gates failed; nothing was written to {out}/."]
-    data = {"ok": ok, "environment": args.env, "gated": True, "out": str(out),
+    data = {"ok": ok, "environment": args.env, "gated": True, "out": str(out), "stages": stages(render.files),
             "agents": [agent_data(a) for a in render.plan.agents],
             "gates": [g.as_dict() for g in gates],
             **(_write_data(result, removals) if ok else {"written": [], "unchanged": [], "removed": []})}

@@ -39,13 +39,13 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def _ours(out_dir: Path, rel: str) -> bool:
-    """Only .tf files inside out_dir can be ours: a hand-edited manifest must not delete anything else."""
+    """Only .tf/.md files inside out_dir can be ours: a hand-edited manifest must not delete anything else."""
     path = out_dir / rel
     try:
         inside = path.resolve().is_relative_to(out_dir.resolve())
     except OSError:
         return False
-    return inside and not Path(rel).is_absolute() and ".." not in Path(rel).parts and rel.endswith(".tf")
+    return inside and not Path(rel).is_absolute() and ".." not in Path(rel).parts and rel.endswith((".tf", ".md"))
 
 
 def read_manifest(out_dir: Path) -> list[str]:

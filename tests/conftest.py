@@ -52,3 +52,11 @@ def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
+
+
+def parsed_blocks(files: dict[str, str], modes: tuple[str, ...] = ("managed",)):
+    """The resource (and, with modes, data) blocks of every emitted .tf file, parsed back."""
+    from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
+
+    return [b for path, text in files.items() if path.endswith(".tf")
+            for b in resources(ParsedFile(path, parse_text(text, path)), modes)]

@@ -141,7 +141,7 @@ def test_check_examples_end_to_end(capsys, env: str, tmp_path: Path, monkeypatch
     assert sorted(p.name for p in (out_dir / "agents").glob("*.tf")) == [
         "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
     assert sorted(p.name for p in out_dir.iterdir() if p.is_dir()) == [
-        "agents", "agents-crd", "identity-aws", "identity-vault"]
+        "agents", "agents-crd", "identity-aws", "identity-vault", "platform"]
 
 
 def test_gate_failure_exits_1_and_writes_nothing(capsys, envs: Path, tmp_path: Path, monkeypatch,

@@ -18,6 +18,7 @@ from blueprint.plan.build import plan_agent, plan_environment
 from blueprint.plan.least_privilege import judge
 
 ENV = load_environment(ENVIRONMENTS, "dev").environment
+PROD = load_environment(ENVIRONMENTS, "prod").environment
 PROFILE_SETTINGS = settings(
     max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "60")),
     deadline=None,
@@ -96,3 +97,46 @@ def test_any_valid_profile_yields_gated_output(data: dict) -> None:
     namespace = next(r for r in parsed if r.type == "kubernetes_namespace_v1")
     annotations = block(namespace.body, "metadata").get("annotations", {})
     assert annotations.get("blueprint.dev/description", "") == profile.description
+
+
+aws_secret = st.builds(
+    lambda name, suffix: {"name": name, "aws": {"arn": f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/{name}-{suffix}"}},
+    names, st.from_regex(r"[A-Za-z0-9]{6}", fullmatch=True))
+vault_secret = st.builds(
+    lambda name, key: {"name": name, "vault": {"path": f"secret/data/prod/{name}", "key": key}},
+    names, st.from_regex(r"[a-z_]{1,10}", fullmatch=True))
+secret_profiles = st.one_of(
+    st.tuples(st.just("aws"), st.lists(aws_secret, min_size=1, max_size=4, unique_by=lambda s: s["name"])),
+    st.tuples(st.just("vault"), st.lists(vault_secret, min_size=1, max_size=4, unique_by=lambda s: s["name"])),
+)
+
+
+@PROFILE_SETTINGS
+@given(profiles, secret_profiles, st.one_of(st.none(), st.integers(60, 600)))
+def test_secrets_are_granted_exactly_as_mounted_and_never_outlive_the_ceiling(data: dict, secrets, ttl) -> None:
+    from blueprint.gates.consistency import check_consistency
+
+    backend, items = secrets
+    data = {**data, "secrets": items, "egress": []}
+    if ttl is not None:
+        data["credentialTtl"] = ttl
+    profile = AgentProfile.model_validate(data)
+    judgement = judge(profile, PROD)
+    assert not judgement.refused, judgement.refused
+    agent = plan_agent(profile, PROD, judgement, "generated.yaml")
+    files = emit_environment(plan_environment(PROD, "environment.yaml", [agent]))
+    blocks = [b for path, t in files.items() for b in resources(ParsedFile(path, parse_text(t, path)), ("managed", "data"))]
+    consistency, lifetime, lifetimes = check_consistency(blocks, [profile], PROD)
+    # No grant without use, no use without grant, the trust subject exact: all checked from the files.
+    assert consistency.findings == [] and lifetime.findings == []
+    (lt,) = lifetimes
+    assert lt.seconds is not None and lt.seconds <= lt.ceiling
+    if backend == "aws":
+        trust = next(b for b in blocks if b.address.endswith("__trust"))
+        conditions = {c["variable"].rsplit(":", 1)[1]: c["values"] for c in blocks_of(trust)}
+        assert conditions == {"sub": [f"system:serviceaccount:agent-{profile.name}:{profile.name}"],
+                              "aud": ["sts.amazonaws.com"]}
+
+
+def blocks_of(trust):
+    return [c for s in blocks(trust.body, "statement") for c in blocks(s, "condition")]

@@ -216,8 +216,59 @@ def _tags(plan: EnvironmentPlan) -> dict[str, str]:
     return {"app.kubernetes.io/managed-by": "blueprint", "blueprint.dev/environment": plan.env}
 
 
+MODULE_SOURCE = "./modules/secrets-store-csi"  # copied next to the root, so the root is self-contained
+
+
+def platform_file(plan: EnvironmentPlan) -> str:
+    """The platform root: literal egress policies for the CSI provider pods, then the module,
+    which installs the driver and the providers only once those policies exist."""
+    platform = plan.platform
+    assert platform is not None
+    blocks = []
+    refs = []
+    labels = {"app.kubernetes.io/managed-by": "blueprint", "blueprint.dev/environment": plan.env}
+    for egress in platform.egress:
+        name = f"{egress.provider}_provider_egress"
+        policy = Block("resource", ("kubernetes_network_policy_v1", name))
+        _metadata(policy, f"{egress.provider}-csi-provider-egress", platform.namespace, labels)
+        spec = policy.block("spec")
+        spec.block("pod_selector").attr("match_labels", dict(egress.pod_labels))
+        spec.attr("policy_types", ["Egress"])
+        for rule in egress.rules:
+            _egress_rule(spec, rule)
+        blocks.append(policy)
+        refs.append(Ref(f"kubernetes_network_policy_v1.{name}"))
+    module = Block("module", ("secrets_store_csi",))
+    module.attr("source", MODULE_SOURCE)
+    module.attr("namespace", platform.namespace)
+    module.attr("driver", {"chart_version": platform.driver_chart,
+                           "rotation_poll_interval": platform.rotation_poll_interval,
+                           "token_expiration_seconds": platform.token_expiration_seconds})
+    vault = {"enabled": platform.vault_chart is not None}
+    if platform.vault_chart:
+        vault.update(chart_version=platform.vault_chart, address=platform.vault_address,
+                     audience=platform.vault_audience)
+    module.attr("vault", vault)
+    aws = {"enabled": platform.aws_chart is not None}
+    if platform.aws_chart:
+        aws.update(chart_version=platform.aws_chart, region=platform.aws_region, identity=platform.aws_identity)
+    module.attr("aws", aws)
+    module.attr("depends_on", refs)
+    blocks.append(module)
+    header = _header(plan.source_file, "Stage platform: Secrets Store CSI driver and providers, provider-pod egress.")
+    return render_file(header, blocks)
+
+
 def providers_file(plan: EnvironmentPlan, stage: str) -> str:
-    if stage in ("agents", "agents-crd"):
+    if stage == "platform":
+        helm = Block("provider", ("helm",))
+        kube = {"host": plan.provider.host, "config_path": plan.provider.config_path}
+        if plan.provider.config_context:
+            kube["config_context"] = plan.provider.config_context
+        helm.attr("kubernetes", kube)  # helm provider 3.x: an attribute, no longer a block
+        blocks = [helm, _kubernetes_provider(plan)]
+        what = "the cluster the platform add-ons are installed in"
+    elif stage in ("agents", "agents-crd"):
         blocks = [_kubernetes_provider(plan)]
         what = "the cluster this environment applies to"
     elif stage == "identity-aws":
@@ -262,6 +313,9 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
             per_stage["identity-vault"][path] = text
         path, text = _stage_file(agent, "agents-crd", [spc_block(agent)], "SecretProviderClass")
         per_stage["agents-crd"][path] = text
+
+    if plan.platform is not None:
+        per_stage["platform"]["platform/main.tf"] = platform_file(plan)
 
     files: dict[str, str] = {}
     for stage, agent_files in per_stage.items():

@@ -23,6 +23,7 @@ checkov 3.3:
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -224,6 +225,15 @@ def parse_report(stdout: str, root: Path, frameworks: Sequence[str], stderr: str
     return report
 
 
+_MODULE_PREFIX = re.compile(r"^(module\.[A-Za-z0-9_-]+(\[[^\]]*\])?\.)+")
+_INSTANCE_KEY = re.compile(r"\[[^\]]*\]$")
+
+
+def module_local_address(address: str) -> str:
+    """`module.x.helm_release.y[0]` -> `helm_release.y`: the address as written in the module's file."""
+    return _INSTANCE_KEY.sub("", _MODULE_PREFIX.sub("", address))
+
+
 def coverage_findings(report: CheckovReport, emitted_resources: Iterable[tuple[str, str, str]]) -> list[Finding]:
     """One Finding per emitted resource type some of whose resources no check inspected.
 
@@ -232,7 +242,8 @@ def coverage_findings(report: CheckovReport, emitted_resources: Iterable[tuple[s
     with only some resources inspected means checkov did not see the others. A check skipped by
     a named exception counts: it applies to the resource, and the report shows the waiver.
     """
-    inspected = {(r.file, r.resource) for r in report.records if r.inspected or r.outcome == "skipped"}
+    inspected = {(r.file, module_local_address(r.resource)) for r in report.records
+                 if r.inspected or r.outcome == "skipped"}
     inspected_anywhere = {address for _, address in inspected}
     by_type: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for rtype, address, file in emitted_resources:

@@ -19,6 +19,8 @@ from blueprint.plan.objects import (
     Quota,
     AwsIdentityPlan,
     AwsProviderPlan,
+    PlatformPlan,
+    ProviderPodEgress,
     RbacRule,
     RolePlan,
     SecretObject,
@@ -228,6 +230,47 @@ def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, so
     )
 
 
+# Pinned chart versions (see modules/secrets-store-csi/README.md for the evidence) and the labels
+# those charts put on the provider pods, which the platform root's egress policies select.
+DRIVER_CHART = "1.6.1"
+VAULT_CHART = "0.34.1"
+AWS_CHART = "3.2.0"
+PROVIDER_POD_LABELS = {
+    "vault": (("app.kubernetes.io/instance", "vault"), ("app.kubernetes.io/name", "vault-csi-provider")),
+    "aws": (("app.kubernetes.io/instance", "secrets-store-csi-driver-provider-aws"),
+            ("app.kubernetes.io/name", "secrets-store-csi-driver-provider-aws")),
+}
+POD_IDENTITY_AGENT = "169.254.170.23/32"  # the EKS Pod Identity Agent on every node, port 80
+
+
+def plan_platform(env: Environment, agents: list[AgentPlan]) -> PlatformPlan | None:
+    used = {a.secrets.backend for a in agents if a.secrets is not None}
+    if not used:
+        return None
+    api = env.cluster.api_server
+    common = (_dns_rule(env), EgressRule("api-server", tuple(Peer(cidr=c) for c in api.cidrs), (Port(api.port, "TCP"),)))
+    egress = []
+    vault = env.secret_backends.vault if "vault" in used else None
+    aws = env.secret_backends.aws if "aws" in used else None
+    if vault is not None:
+        egress.append(ProviderPodEgress("vault", PROVIDER_POD_LABELS["vault"], common + (
+            EgressRule("vault", tuple(Peer(cidr=c) for c in vault.cidrs), (Port(vault.port, "TCP"),)),)))
+    if aws is not None:
+        rules = common + (EgressRule("aws-endpoints", tuple(Peer(cidr=c) for c in aws.endpoint_cidrs),
+                                     (Port(443, "TCP"),)),)
+        if aws.identity == "pod-identity":
+            rules += (EgressRule("pod-identity-agent", (Peer(cidr=POD_IDENTITY_AGENT),), (Port(80, "TCP"),)),)
+        egress.append(ProviderPodEgress("aws", PROVIDER_POD_LABELS["aws"], rules))
+    return PlatformPlan(
+        namespace="kube-system", driver_chart=DRIVER_CHART, rotation_poll_interval="2m",
+        token_expiration_seconds=600,
+        vault_chart=VAULT_CHART if vault else None, vault_address=vault.address if vault else None,
+        vault_audience=vault.audience if vault else None,
+        aws_chart=AWS_CHART if aws else None, aws_region=aws.region if aws else None,
+        aws_identity=aws.identity if aws else None, egress=tuple(egress),
+    )
+
+
 def plan_environment(env: Environment, source_file: str, agents: list[AgentPlan]) -> EnvironmentPlan:
     state = env.state
     if state.type == "s3":
@@ -251,4 +294,5 @@ def plan_environment(env: Environment, source_file: str, agents: list[AgentPlan]
         agents=tuple(sorted(agents, key=lambda a: a.name)),
         aws=AwsProviderPlan(aws.region, aws.account_id) if (aws := env.secret_backends.aws) else None,
         vault_address=env.secret_backends.vault.address if env.secret_backends.vault else None,
+        platform=plan_platform(env, agents),
     )

@@ -121,6 +121,32 @@ class ProviderPlan:
 
 
 @dataclass(frozen=True)
+class ProviderPodEgress:
+    """Egress for one CSI provider's pods: they fetch secrets, agents never reach the backends."""
+
+    provider: str  # "vault" | "aws"
+    pod_labels: tuple[tuple[str, str], ...]
+    rules: tuple[EgressRule, ...]
+
+
+@dataclass(frozen=True)
+class PlatformPlan:
+    """The platform stage: the Secrets Store CSI driver and the providers the agents use."""
+
+    namespace: str
+    driver_chart: str
+    rotation_poll_interval: str
+    token_expiration_seconds: int
+    vault_chart: str | None
+    vault_address: str | None
+    vault_audience: str | None
+    aws_chart: str | None
+    aws_region: str | None
+    aws_identity: str | None
+    egress: tuple[ProviderPodEgress, ...]
+
+
+@dataclass(frozen=True)
 class AwsProviderPlan:
     region: str
     account_id: str
@@ -136,6 +162,7 @@ class EnvironmentPlan:
     agents: tuple[AgentPlan, ...] = field(default=())
     aws: AwsProviderPlan | None = None
     vault_address: str | None = None
+    platform: PlatformPlan | None = None
 
 
 # ---------------------------------------------------------------- secrets and workload identity

@@ -7,10 +7,9 @@ exact check ids that fail.
 from __future__ import annotations
 
 import pytest
-from conftest import ENVIRONMENTS
+from conftest import ENVIRONMENTS, parsed_blocks
 
 from blueprint.gates.consistency import check_consistency
-from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
 from blueprint.pipeline import render
 
 AWS = "identity-aws/agent_customer_support.tf"
@@ -27,7 +26,7 @@ def rendered(request):
 
 def gate(rendered, edits: dict[str, str] | None = None):
     files = {**rendered.files, **(edits or {})}
-    blocks = [b for p, t in files.items() for b in resources(ParsedFile(p, parse_text(t, p)), ("managed", "data"))]
+    blocks = parsed_blocks(files, ("managed", "data"))
     return check_consistency(blocks, [lp.profile for lp in rendered.loaded.profiles], rendered.loaded.environment)
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import ENVIRONMENTS
+from conftest import ENVIRONMENTS, parsed_blocks
 
-from blueprint.gates.hcl_reader import parse_text, resources, ParsedFile
 from blueprint.gates.invariants import check_invariants
 from blueprint.pipeline import render
 
@@ -26,8 +25,7 @@ def dev():
 
 def failures(dev, edits: dict[str, str]) -> list[str]:
     files = {**dev.files, **edits}
-    parsed = [r for path, text in files.items()
-              for r in resources(ParsedFile(path, parse_text(text, path)))]
+    parsed = parsed_blocks(files)
     result = check_invariants(parsed, [lp.profile for lp in dev.loaded.profiles], dev.loaded.environment)
     return sorted({f.check_id for f in result.findings})
 
@@ -48,7 +46,7 @@ def sub(dev, path: str, old: str, new: str, count: int = 1) -> dict[str, str]:
 def test_examples_pass(dev) -> None:
     for env in ("dev", "staging", "prod"):
         r = render(ENVIRONMENTS, env)
-        parsed = [res for p, t in r.files.items() for res in resources(ParsedFile(p, parse_text(t, p)))]
+        parsed = parsed_blocks(r.files)
         result = check_invariants(parsed, [lp.profile for lp in r.loaded.profiles], r.loaded.environment)
         assert result.findings == [] and result.checks_passed > 50
 
@@ -122,7 +120,7 @@ def test_missing_resources_are_caught(dev, header: str, expected: list[str]) -> 
 def test_missing_agent_file_is_caught(dev) -> None:
     files = dict(dev.files)
     del files[SUPPORT]
-    parsed = [r for p, t in files.items() for r in resources(ParsedFile(p, parse_text(t, p)))]
+    parsed = parsed_blocks(files)
     result = check_invariants(parsed, [lp.profile for lp in dev.loaded.profiles], dev.loaded.environment)
     assert {f.check_id for f in result.findings} == {
         "INV_NAMESPACE", "INV_DEFAULT_DENY", "INV_QUOTA", "INV_LIMIT_RANGE", "INV_SERVICE_ACCOUNT"}

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ENVIRONMENTS, EXAMPLE_ENVS
+from conftest import ENVIRONMENTS, EXAMPLE_ENVS, parsed_blocks
 
-from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
 from blueprint.gates.run import schema_gate
 from blueprint.pipeline import render
 
 
 def parsed(files: dict[str, str]):
-    return [r for p, t in files.items() for r in resources(ParsedFile(p, parse_text(t, p)))]
+    return parsed_blocks(files)
 
 
 @pytest.mark.parametrize("env", EXAMPLE_ENVS)
@@ -21,7 +20,7 @@ def test_examples_match_the_provider_schema(env: str) -> None:
     assert result.findings == []
     oracle_types = [r for r in res if r.type.split("_", 1)[0] in ("kubernetes", "vault", "helm")]
     assert result.checks_passed == len(oracle_types) > 20
-    assert result.detail == "kubernetes 3.4.0, vault 5.13.0"
+    assert result.detail == "kubernetes 3.4.0, vault 5.13.0, helm 3.3.0"
 
 
 def test_schema_gate_catches_a_misspelled_block() -> None:
