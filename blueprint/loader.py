@@ -461,6 +461,35 @@ def _secret_reference_problems(loaded: LoadedProfile, environment: Environment) 
     return problems
 
 
+def _runtime_problems(loaded: LoadedProfile, environment: Environment) -> list[Problem]:
+    """A workload needs the environment's runtime settings, its collector, and room in its quota."""
+    runtime = loaded.profile.runtime
+    if runtime is None:
+        if loaded.profile.callers:
+            return [Problem(loaded.source.locate(("callers",), key=True),
+                            "callers need a workload to call: add 'runtime' or remove 'callers'")]
+        return []
+    problems = []
+    if environment.runtime is None:
+        problems.append(Problem(loaded.source.locate(("runtime",), key=True),
+                                "the environment has no 'runtime' settings (base image, user id); add them to "
+                                "environment.yaml"))
+    elif runtime.isolation == "per-session" and environment.runtime.session_broker is None:
+        problems.append(Problem(loaded.source.locate(("runtime", "isolation")),
+                                "per-session isolation needs the environment's runtime.sessionBroker (who creates "
+                                "the sessions)"))
+    collector = runtime.tracing.collector
+    if runtime.tracing.enabled and collector not in environment.destinations:
+        problems.append(Problem(loaded.source.locate(("runtime", "tracing", "collector")),
+                                f"unknown destination '{collector}'; the environment defines: "
+                                f"{', '.join(sorted(environment.destinations)) or 'none'}"))
+    if runtime.replicas > loaded.profile.resources.max_pods:
+        problems.append(Problem(loaded.source.locate(("runtime", "replicas")),
+                                f"{runtime.replicas} replicas do not fit the quota of resources.maxPods "
+                                f"{loaded.profile.resources.max_pods}; raise maxPods or lower replicas"))
+    return problems
+
+
 @dataclass
 class LoadedEnvironment:
     environment: Environment
@@ -525,6 +554,7 @@ def load_environment(environments_root: Path, env: str) -> LoadedEnvironment:
                     problems.append(Problem(loaded.source.locate(("egress", index)),
                                             f"unknown destination '{dest}'; the environment defines: {known}"))
             problems.extend(_secret_reference_problems(loaded, environment))
+            problems.extend(_runtime_problems(loaded, environment))
             for index, waiver in enumerate(loaded.profile.exceptions):
                 if waiver.destination is not None and waiver.destination not in loaded.profile.egress:
                     problems.append(Problem(loaded.source.locate(("exceptions", index, "destination")),

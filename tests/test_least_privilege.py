@@ -36,11 +36,11 @@ def test_examples_render(envs: Path) -> None:
 def test_wildcard_verb_names_the_line(envs: Path) -> None:
     add_rule(envs, verbs='get, "*"')
     assert refusals(envs) == [
-        "prod/agents/customer-support.yaml:17:20: kubernetes.rules[0].verbs[1]: [wildcard] wildcard verbs '*' "
+        "prod/agents/customer-support.yaml:23:20: kubernetes.rules[0].verbs[1]: [wildcard] wildcard verbs '*' "
         "grants everything now and whatever is added later; list the exact verbs the agent needs, or add an "
         "exception {name: ..., waives: wildcard, reason: ...} to the profile",
         # A waiver of `wildcard` alone must not grant escalate, bind and impersonate.
-        "prod/agents/customer-support.yaml:17:20: kubernetes.rules[0].verbs[1]: [escalation-verb] verb '*' lets "
+        "prod/agents/customer-support.yaml:23:20: kubernetes.rules[0].verbs[1]: [escalation-verb] verb '*' lets "
         "the agent grant itself more than this profile allows (it includes escalate, bind and impersonate; remove "
         "it), or add an exception {name: ..., waives: escalation-verb, reason: ...} to the profile",
     ]

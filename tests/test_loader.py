@@ -26,8 +26,8 @@ def test_examples_load(envs: Path) -> None:
 def test_unknown_key_is_located_with_allowed_keys(envs: Path) -> None:
     (envs / "dev/agents/research.yaml").write_text((envs / "dev/agents/research.yaml").read_text() + "egres: []\n")
     assert problems(envs) == [
-        "dev/agents/research.yaml:23:1: egres: unknown key 'egres'; allowed keys here: apiVersion, credentialTtl, description, "
-        "egress, exceptions, extends, kind, kubernetes, name, owner, resources, secrets"
+        "dev/agents/research.yaml:23:1: egres: unknown key 'egres'; allowed keys here: apiVersion, callers, credentialTtl, description, "
+        "egress, exceptions, extends, kind, kubernetes, name, owner, resources, runtime, secrets"
     ]
 
 
@@ -113,7 +113,7 @@ def test_strict_types_no_coercion(envs: Path) -> None:
 
 def test_backend_type_is_checked(envs: Path) -> None:
     edit(envs / "prod/environment.yaml", "type: s3", "type: gcs")
-    assert problems(envs, "prod") == ["prod/environment.yaml:55:9: state.type: unknown type 'gcs'; allowed: 's3', 'local'"]
+    assert problems(envs, "prod") == ["prod/environment.yaml:70:9: state.type: unknown type 'gcs'; allowed: 's3', 'local'"]
 
 
 def test_invalid_yaml(envs: Path) -> None:
@@ -134,7 +134,7 @@ def test_not_a_mapping(envs: Path) -> None:
 def test_unknown_destination(envs: Path) -> None:
     edit(envs / "prod/agents/research.yaml", "name: research\n", "name: research\negress: [web-proxy, llm]\n")
     assert problems(envs, "prod") == [
-        "prod/agents/research.yaml:5:21: egress[1]: unknown destination 'llm'; the environment defines: llm-api, web-proxy"
+        "prod/agents/research.yaml:5:21: egress[1]: unknown destination 'llm'; the environment defines: llm-api, otel-collector, web-proxy"
     ]
 
 

@@ -23,7 +23,7 @@ def test_secret_outside_the_environment_grant(envs: Path) -> None:
     assert problems(envs, "prod") == [
         "prod/agents/research.yaml:9:13: secrets[0].vault.path: [secret-outside-grant] Vault path "
         "'secret/data/staging/research/search-api' is outside this environment's grant (paths under "
-        "secret/data/prod/); use a path under those prefixes (environment setting at prod/environment.yaml:45:26 "
+        "secret/data/prod/); use a path under those prefixes (environment setting at prod/environment.yaml:52:26 "
         "secretBackends.vault.allowedPathPrefixes)"
     ]
 
@@ -44,7 +44,7 @@ def test_ttl_above_the_ceiling_cannot_be_waived(envs: Path) -> None:
     assert got[0] == (
         "prod/agents/research.yaml:11:16: credentialTtl: [ttl-above-ceiling] credentialTtl 3600s is above this "
         "environment's ceiling of 600s for vault credentials; lower it to 600 or less (environment setting at "
-        "prod/environment.yaml:44:22 secretBackends.vault.tokenTtlCeiling)")
+        "prod/environment.yaml:51:22 secretBackends.vault.tokenTtlCeiling)")
     assert "[unused-exception]" in got[1]
 
 
@@ -63,7 +63,7 @@ def test_wildcard_trust_is_refused(envs: Path) -> None:
     assert got == [
         "prod/agents/customer-support.yaml:10:3: secrets: [trust-wildcard] the environment's oidcProvider "
         "'oidc.eks.eu-west-1.amazonaws.com/id/*' contains a wildcard, so the role's trust would match other "
-        "clusters' tokens; give the exact issuer (environment setting at prod/environment.yaml:51:19 "
+        "clusters' tokens; give the exact issuer (environment setting at prod/environment.yaml:58:19 "
         "secretBackends.aws.oidcProvider)"
     ]
 

@@ -186,7 +186,7 @@ def _quota(agent: AgentPlan, ns_ref: str) -> list[Block]:
 def agent_blocks(agent: AgentPlan) -> list[Block]:
     ns_ref = f"kubernetes_namespace_v1.{agent.label}"
     return [_namespace(agent), _service_account(agent, ns_ref), *_roles(agent),
-            *_network_policies(agent, ns_ref), *_quota(agent, ns_ref)]
+            *_network_policies(agent, ns_ref), *_quota(agent, ns_ref), *workload_blocks(agent, ns_ref)]
 
 
 def versions_file(plan: EnvironmentPlan, stage: str, providers: tuple[str, ...]) -> str:
@@ -331,3 +331,137 @@ def stages(files: dict[str, str]) -> list[str]:
     """The stage roots present in an output, in apply order."""
     present = {path.split("/", 1)[0] for path in files}
     return [stage for stage in STAGES if stage in present]
+
+
+# ---------------------------------------------------------------- the agent workload
+
+RUNTIME_CONFIG_MAP = "agent-runtime"
+CONTAINER = "agent"
+SECRETS_MOUNT = "/mnt/secrets"
+CSI_DRIVER = "secrets-store.csi.k8s.io"
+
+
+def _pod_labels(agent: AgentPlan) -> dict[str, str]:
+    return {"app.kubernetes.io/managed-by": "blueprint", "blueprint.dev/agent": agent.name}
+
+
+def _security_context(block: Block, uid: int, container: bool) -> None:
+    ctx = block.block("security_context")
+    if container:
+        ctx.attr("allow_privilege_escalation", False)
+        ctx.attr("privileged", False)
+        ctx.attr("read_only_root_filesystem", True)
+    ctx.attr("run_as_group", uid)
+    ctx.attr("run_as_non_root", True)
+    ctx.attr("run_as_user", uid)
+    if container:
+        ctx.block("capabilities").attr("drop", ["ALL"])
+    else:
+        ctx.attr("fs_group", uid)
+    ctx.block("seccomp_profile").attr("type", "RuntimeDefault")
+
+
+def pod_spec(spec: Block, agent: AgentPlan) -> None:
+    """The hardened pod spec, shared by the Deployment and the per-session sandbox template."""
+    w = agent.workload
+    assert w is not None
+    spec.attr("automount_service_account_token", w.automount_token)
+    spec.attr("enable_service_links", False)
+    if w.runtime_class:
+        spec.attr("runtime_class_name", w.runtime_class)
+    spec.attr("service_account_name", agent.service_account)
+    spec.attr("termination_grace_period_seconds", w.grace_seconds)
+    _security_context(spec, w.run_as_user, container=False)
+    c = spec.block("container")
+    c.attr("name", CONTAINER)
+    c.attr("image", w.image)
+    c.attr("image_pull_policy", "Always")
+    c.block("env").attr("name", "AGENT_CONFIG").attr("value", "/etc/agent/runtime.json")
+    life = c.block("lifecycle").block("pre_stop").block("exec")
+    life.attr("command", list(w.cleanup_command))
+    live = c.block("liveness_probe")
+    live.block("http_get").attr("path", w.health_path).attr("port", "http")
+    live.attr("initial_delay_seconds", 10)
+    live.attr("period_seconds", 20)
+    port = c.block("port")
+    port.attr("container_port", w.port).attr("name", "http").attr("protocol", "TCP")
+    ready = c.block("readiness_probe")
+    ready.block("http_get").attr("path", w.health_path).attr("port", "http")
+    ready.attr("period_seconds", 10)
+    resources = c.block("resources")
+    resources.attr("limits", dict(w.limits))
+    resources.attr("requests", dict(w.requests))
+    _security_context(c, w.run_as_user, container=True)
+    mounts = [("tmp", "/tmp", False), ("runtime-config", "/etc/agent", True)]
+    mounts += [(cm.name, cm.mount_path, True) for cm in w.config_maps]
+    if agent.secrets is not None:
+        mounts.append(("secrets", SECRETS_MOUNT, True))
+    for name, path, read_only in mounts:
+        m = c.block("volume_mount")
+        m.attr("mount_path", path).attr("name", name)
+        if read_only:
+            m.attr("read_only", True)
+    tmp = spec.block("volume")
+    tmp.attr("name", "tmp")
+    tmp.block("empty_dir").attr("medium", "Memory").attr("size_limit", w.tmp_size_limit)
+    config = spec.block("volume")
+    config.attr("name", "runtime-config")
+    config.block("config_map").attr("default_mode", "0444").attr("name", RUNTIME_CONFIG_MAP)
+    for cm in w.config_maps:
+        v = spec.block("volume")
+        v.attr("name", cm.name)
+        v.block("config_map").attr("default_mode", "0444").attr("name", cm.config_map)
+    if agent.secrets is not None:
+        v = spec.block("volume")
+        v.attr("name", "secrets")
+        csi = v.block("csi")
+        csi.attr("driver", CSI_DRIVER).attr("read_only", True)
+        csi.attr("volume_attributes", {"secretProviderClass": agent.secrets.spc_name})
+
+
+def workload_blocks(agent: AgentPlan, ns_ref: str) -> list[Block]:
+    w = agent.workload
+    if w is None:
+        return []
+    config = Block("resource", ("kubernetes_config_map_v1", f"{agent.label}__runtime"))
+    _metadata(config, RUNTIME_CONFIG_MAP, agent.namespace, agent.labels)
+    config.attr("data", {"runtime.json": w.runtime_config})
+    _depends(config, ns_ref)
+    blocks = [config]
+    if w.isolation == "shared":
+        dep = Block("resource", ("kubernetes_deployment_v1", agent.label))
+        _metadata(dep, agent.name, agent.namespace, agent.labels)
+        spec = dep.block("spec")
+        spec.attr("replicas", w.replicas)
+        spec.block("selector").attr("match_labels", {"blueprint.dev/agent": agent.name})
+        strategy = spec.block("strategy")
+        strategy.attr("type", "RollingUpdate")
+        strategy.block("rolling_update").attr("max_surge", "1").attr("max_unavailable", "0")
+        template = spec.block("template")
+        template.block("metadata").attr("labels", _pod_labels(agent))
+        pod_spec(template.block("spec"), agent)
+        dep.attr("wait_for_rollout", False)
+        refs = [ns_ref, f"kubernetes_service_account_v1.{agent.label}", f"kubernetes_config_map_v1.{agent.label}__runtime"]
+        _depends(dep, *refs)
+        blocks.append(dep)
+    if w.callers:
+        svc = Block("resource", ("kubernetes_service_v1", agent.label))
+        _metadata(svc, agent.name, agent.namespace, agent.labels)
+        spec = svc.block("spec")
+        port = spec.block("port")
+        port.attr("name", "http").attr("port", w.port).attr("protocol", "TCP").attr("target_port", "http")
+        spec.attr("selector", {"blueprint.dev/agent": agent.name})
+        spec.attr("type", "ClusterIP")
+        _depends(svc, ns_ref)
+        allow = Block("resource", ("kubernetes_network_policy_v1", f"{agent.label}__allow_ingress"))
+        _metadata(allow, "allow-ingress", agent.namespace, agent.labels)
+        spec = allow.block("spec")
+        for peer in w.callers:
+            rule = spec.block("ingress")
+            _peer(rule.block("from"), peer)
+            rule.block("ports").attr("port", str(w.port)).attr("protocol", "TCP")
+        spec.block("pod_selector").attr("match_labels", {"blueprint.dev/agent": agent.name})
+        spec.attr("policy_types", ["Ingress"])
+        _depends(allow, ns_ref)
+        blocks += [svc, allow]
+    return blocks

@@ -25,7 +25,8 @@ META_ARGUMENTS = {"depends_on"}
 ALLOWED_TYPES = {
     "kubernetes_namespace_v1", "kubernetes_service_account_v1", "kubernetes_role_v1", "kubernetes_role_binding_v1",
     "kubernetes_cluster_role_v1", "kubernetes_cluster_role_binding_v1", "kubernetes_network_policy_v1",
-    "kubernetes_resource_quota_v1", "kubernetes_limit_range_v1",
+    "kubernetes_resource_quota_v1", "kubernetes_limit_range_v1", "kubernetes_config_map_v1",
+    "kubernetes_deployment_v1", "kubernetes_service_v1",
 }
 RULE_KEYS = {"api_groups", "resources", "verbs", "resource_names", BLOCK_MARK}
 PORT_KEYS = {"port", "protocol", BLOCK_MARK}
@@ -119,7 +120,11 @@ def _allowed_egress(declared: Declared, env: Environment) -> set[tuple]:
     if declared.profile.kubernetes.rules:
         api = env.cluster.api_server
         allowed |= {(("cidr", c, ()), str(api.port), "TCP") for c in api.cidrs}
-    for name in declared.profile.egress:
+    names = set(declared.profile.egress)
+    runtime = declared.profile.runtime
+    if runtime is not None and runtime.tracing.enabled and runtime.tracing.collector:
+        names.add(runtime.tracing.collector)
+    for name in names:
         dest = env.destinations[name]
         if dest.cidrs:
             peers = [("cidr", c, ()) for c in dest.cidrs]
@@ -196,10 +201,30 @@ def _is_default_deny(res: Resource) -> bool:
         and not blocks(spec, "ingress") and not blocks(spec, "egress")
 
 
+def _allowed_ingress(declared: Declared) -> set[tuple]:
+    runtime = declared.profile.runtime
+    if runtime is None:
+        return set()
+    out = set()
+    for caller in declared.profile.callers:
+        ns = tuple(sorted(caller.namespace_selector.match_labels.items()))
+        pods = tuple(sorted(caller.pod_selector.match_labels.items())) if caller.pod_selector else None
+        out.add((("selector", ns, pods), str(runtime.port), "TCP"))
+    return out
+
+
 def _check_network_policy(c: _Checker, res: Resource, declared: Declared, env: Environment) -> None:
     spec = block(res.body, "spec")
-    c.expect(not blocks(spec, "ingress"), "INV_NO_INGRESS",
-             "ingress rules are not declared by any profile field", res)
+    allowed_in = _allowed_ingress(declared)
+    for rule in blocks(spec, "ingress"):
+        ports = [(str(p.get("port")), p.get("protocol", "TCP")) for p in blocks(rule, "ports")]
+        peers = blocks(rule, "from")
+        c.expect(bool(ports) and bool(peers), "INV_INGRESS_DECLARED",
+                 "an ingress rule without ports or peers admits everything", res)
+        for peer in peers:
+            for port, proto in ports:
+                c.expect((_peer_key(peer), port, proto) in allowed_in, "INV_INGRESS_DECLARED",
+                         f"ingress from {_peer_key(peer)[1:]} on {port}/{proto} is not a declared caller", res)
     allowed = _allowed_egress(declared, env)
     for rule in blocks(spec, "egress"):
         for p in blocks(rule, "ports"):
@@ -214,6 +239,69 @@ def _check_network_policy(c: _Checker, res: Resource, declared: Declared, env: E
             for port, proto in ports:
                 c.expect((key, port, proto) in allowed, "INV_EGRESS_DECLARED",
                          f"egress to {key[1:]} on {port}/{proto} is not declared by the profile", res)
+
+
+def _check_pod(c: _Checker, res: Resource, pod: dict[str, Any], declared: Declared, env: Environment) -> None:
+    """The Pod Security restricted profile and our workload rules, on one pod spec."""
+    profile = declared.profile
+    runtime = profile.runtime
+    want_token = bool(profile.kubernetes.rules)
+    c.expect(pod.get("automount_service_account_token") is want_token, "INV_POD_TOKEN",
+             f"automount_service_account_token must be {str(want_token).lower()} (a token only with API rules)", res)
+    c.expect(pod.get("service_account_name") == profile.name, "INV_POD_IDENTITY",
+             "the pod must run as the agent's own ServiceAccount", res)
+    c.expect(not any(pod.get(k) for k in ("host_network", "host_pid", "host_ipc")), "INV_POD_HOST",
+             "host namespaces are never shared", res)
+    c.expect(pod.get("enable_service_links") is False, "INV_POD_SERVICE_LINKS",
+             "service links leak every Service's address into the environment", res)
+    wanted_class = env.runtime.runtime_class_name if env.runtime else None
+    c.expect(pod.get("runtime_class_name") == wanted_class, "INV_POD_RUNTIME_CLASS",
+             f"runtime_class_name must be the environment's ({wanted_class})", res)
+    ctx = block(pod, "security_context")
+    uid = ctx.get("run_as_user")
+    c.expect(ctx.get("run_as_non_root") is True and isinstance(uid, int) and uid >= 1000, "INV_POD_NON_ROOT",
+             "the pod must run as a numeric non-root user (>= 1000)", res)
+    c.expect(block(ctx, "seccomp_profile").get("type") == "RuntimeDefault", "INV_POD_SECCOMP",
+             "the pod's seccomp profile must be RuntimeDefault", res)
+    containers = blocks(pod, "container")
+    c.expect(len(containers) == 1 and not blocks(pod, "init_container"), "INV_POD_CONTAINERS",
+             "exactly one container, no init containers", res)
+    for container in containers:
+        cctx = block(container, "security_context")
+        ok = (cctx.get("allow_privilege_escalation") is False and cctx.get("privileged") is False
+              and cctx.get("read_only_root_filesystem") is True and cctx.get("run_as_non_root") is True
+              and block(cctx, "capabilities").get("drop") == ["ALL"] and not block(cctx, "capabilities").get("add")
+              and block(cctx, "seccomp_profile").get("type") == "RuntimeDefault")
+        c.expect(ok, "INV_POD_HARDENED", "the container must drop ALL capabilities, never escalate, run non-root "
+                 "with a read-only root filesystem and seccomp RuntimeDefault", res)
+        c.expect(runtime is not None and container.get("image") == runtime.image, "INV_POD_IMAGE",
+                 "the image must be exactly the profile's", res)
+        limits = block(container, "resources").get("limits", {})
+        c.expect({"cpu", "memory"} <= set(limits), "INV_POD_LIMITS", "cpu and memory limits are required", res)
+        c.expect(bool(block(container, "readiness_probe")) and bool(block(container, "liveness_probe")),
+                 "INV_POD_PROBES", "readiness and liveness probes are required", res)
+        c.expect(bool(block(block(block(container, "lifecycle"), "pre_stop"), "exec").get("command")),
+                 "INV_POD_CLEANUP", "a preStop hook must clean the session up", res)
+        for mount in blocks(container, "volume_mount"):
+            c.expect(mount.get("read_only") is True or mount.get("mount_path") == "/tmp", "INV_POD_READ_ONLY_MOUNTS",
+                     f"mount {mount.get('mount_path')} must be read-only (only /tmp is writable)", res)
+            c.expect(not mount.get("sub_path"), "INV_POD_READ_ONLY_MOUNTS", "subPath mounts are not used", res)
+    declared_maps = {m.config_map for m in runtime.config_maps} | {"agent-runtime"} if runtime else set()
+    for volume in blocks(pod, "volume"):
+        kinds = {k for k in volume if k not in ("name", BLOCK_MARK)}
+        if kinds == {"empty_dir"}:
+            empty = block(volume, "empty_dir")
+            ok = empty.get("medium") == "Memory" and bool(empty.get("size_limit"))
+        elif kinds == {"config_map"}:
+            ok = block(volume, "config_map").get("name") in declared_maps
+        elif kinds == {"csi"}:
+            csi = block(volume, "csi")
+            ok = (profile.secrets != [] and csi.get("driver") == "secrets-store.csi.k8s.io" and csi.get("read_only") is True
+                  and csi.get("volume_attributes") == {"secretProviderClass": "agent-secrets"})
+        else:
+            ok = False
+        c.expect(ok, "INV_POD_VOLUMES", f"volume {volume.get('name')!r} ({sorted(kinds)}) is not one the profile "
+                 "declares (memory-backed /tmp, runtime config, declared ConfigMaps, the secrets mount)", res)
 
 
 def check_invariants(resources: list[Resource], profiles: list[AgentProfile], env: Environment) -> GateResult:
@@ -271,6 +359,11 @@ def check_invariants(resources: list[Resource], profiles: list[AgentProfile], en
                 _check_binding(c, res, d)
             elif res.type == "kubernetes_network_policy_v1":
                 _check_network_policy(c, res, d, env)
+            elif res.type == "kubernetes_deployment_v1":
+                template = block(block(res.body, "spec"), "template")
+                _check_pod(c, res, block(template, "spec"), d, env)
+                c.expect(d.profile.runtime is not None and d.profile.runtime.isolation == "shared",
+                         "INV_WORKLOAD", "a Deployment only for shared isolation", res)
         wanted = {None if r.scope == "cluster" else (r.namespace or d.namespace) for r in d.profile.kubernetes.rules}
         c.expect(role_namespaces == wanted, "INV_RBAC_EXACT",
                  f"agent {name} has roles in {sorted(map(str, role_namespaces))}, profile asks for "

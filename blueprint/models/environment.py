@@ -8,6 +8,8 @@ from pydantic import Field, StringConstraints, model_validator
 
 from blueprint.models.base import API_VERSION, StrictModel
 from blueprint.models.types import (
+    DNS_SUBDOMAIN,
+    IMAGE_PATTERN,
     Cidr,
     DestinationName,
     EnvName,
@@ -168,6 +170,31 @@ class SecretBackends(StrictModel):
     aws: AwsBackend | None = None
 
 
+class SessionBroker(StrictModel):
+    """The platform component that creates and deletes per-session sandboxes."""
+
+    namespace: NamespaceName
+    service_account: Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN, max_length=253)]
+
+
+class RuntimeSettings(StrictModel):
+    """How agent workloads run in this environment."""
+
+    runtime_class_name: Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN, max_length=253)] | None = None
+    base_image: Annotated[str, StringConstraints(pattern=IMAGE_PATTERN, max_length=512),
+                          Field(description="the Python base image of agent Dockerfiles, pinned by digest")]
+    base_image_is_placeholder: bool = False
+    run_as_user: Annotated[int, Field(ge=1000, le=65535)] = 10001
+    require_image_digest: bool = True
+    session_broker: SessionBroker | None = None
+
+    @model_validator(mode="after")
+    def _base_pinned(self) -> "RuntimeSettings":
+        if "@sha256:" not in self.base_image:
+            raise ValueError("baseImage must be pinned by digest (name:tag@sha256:<64 hex>)")
+        return self
+
+
 class Environment(StrictModel):
     api_version: Literal["blueprint.dev/v1alpha1"] = Field(description=f"must be {API_VERSION}")
     kind: Literal["Environment"]
@@ -177,4 +204,5 @@ class Environment(StrictModel):
     egress_policy: EgressPolicy = EgressPolicy()
     destinations: dict[DestinationName, Destination] = {}
     secret_backends: SecretBackends = SecretBackends()
+    runtime: RuntimeSettings | None = None
     state: Annotated[S3Backend | LocalBackend, Field(discriminator="type")]

@@ -10,6 +10,16 @@ from blueprint.models.base import API_VERSION, StrictModel
 from blueprint.models.types import (
     DNS_LABEL,
     AgentName,
+    CommandArg,
+    HttpPath,
+    ImageRef,
+    LabelKey,
+    LabelValue,
+    MountPath,
+    Port,
+    PythonModule,
+    RelativePath,
+    ToolName,
     ApiGroup,
     CpuQuantity,
     DestinationName,
@@ -173,6 +183,82 @@ class Secret(StrictModel):
         return self.file or self.name
 
 
+class SelectorRef(StrictModel):
+    match_labels: Annotated[dict[LabelKey, LabelValue], Field(min_length=1)]
+
+
+class Caller(StrictModel):
+    """Pods allowed to call the agent: a namespace selector, optionally narrowed to some pods."""
+
+    namespace_selector: SelectorRef
+    pod_selector: SelectorRef | None = None
+
+
+class ConfigMapMount(StrictModel):
+    """Data the agent only reads (a knowledge base): mounted read-only, no RBAC or API access."""
+
+    name: Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+    config_map: ResourceName
+    mount_path: MountPath
+
+
+class Budgets(StrictModel):
+    max_turns: Annotated[int, Field(ge=1, le=1000)] = 20
+    max_cost_usd: Annotated[float, Field(gt=0, le=1000)] | Annotated[int, Field(gt=0, le=1000)] = 1
+    max_input_chars: Annotated[int, Field(ge=100, le=1_000_000)] = 8000
+
+
+class Tracing(StrictModel):
+    """OpenTelemetry export; the collector is a destination of the environment (egress only when on)."""
+
+    enabled: bool = False
+    collector: DestinationName | None = None
+    endpoint: Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9/_.-]*)?$"),
+                        Field(description="the OTLP endpoint URL, reached through the collector destination")] | None = None
+    service_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,100}$")] | None = None
+
+    @model_validator(mode="after")
+    def _collector(self) -> "Tracing":
+        if self.enabled and (self.collector is None or self.endpoint is None):
+            raise ValueError("tracing needs 'collector' (the environment destination of the OpenTelemetry "
+                             "collector) and 'endpoint' (its OTLP URL)")
+        return self
+
+
+class Runtime(StrictModel):
+    """How the agent runs: image, entry point, probes, clean-up, isolation and runtime limits."""
+
+    image: ImageRef
+    entry_module: PythonModule
+    lock_file: RelativePath = "requirements.lock"
+    port: Port = 8080
+    health_path: HttpPath = "/healthz"
+    replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    tmp_size_limit: MemoryQuantity = "64Mi"
+    termination_grace_seconds: Annotated[int, Field(ge=1, le=600)] = 30
+    # Runs before the container stops, to clear the session's memory and scratch files.
+    pre_stop: Annotated[list[CommandArg], Field(min_length=1)] | None = None
+    config_maps: list[ConfigMapMount] = []
+    tools: list[ToolName] = []
+    budgets: Budgets = Budgets()
+    tracing: Tracing = Tracing()
+    isolation: Literal["shared", "per-session"] = "shared"
+    warm_pool: Annotated[int, Field(ge=0, le=100)] = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> "Runtime":
+        _unique(self.tools, "tool")
+        _unique([c.name for c in self.config_maps], "config map volume")
+        _unique([c.mount_path for c in self.config_maps], "mount path")
+        if self.warm_pool and self.isolation != "per-session":
+            raise ValueError("warmPool only applies to isolation 'per-session'")
+        return self
+
+    @property
+    def cleanup_command(self) -> list[str]:
+        return list(self.pre_stop) if self.pre_stop else ["python", "-m", self.entry_module, "--cleanup"]
+
+
 class AgentProfile(StrictModel):
     api_version: Literal["blueprint.dev/v1alpha1"] = Field(description=f"must be {API_VERSION}")
     kind: Literal["AgentProfile"]
@@ -184,6 +270,8 @@ class AgentProfile(StrictModel):
     egress: list[DestinationName] = []
     resources: Resources
     secrets: list[Secret] = []
+    runtime: Runtime | None = None
+    callers: list[Caller] = []
     credential_ttl: Annotated[int, Field(ge=60, description="seconds a secrets credential may live; "
                                          "default and maximum: the environment's ceiling")] | None = None
     exceptions: list[Waiver] = []

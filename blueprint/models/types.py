@@ -151,3 +151,39 @@ def format_memory(size: int) -> str:
         if size % factor == 0:
             return f"{size // factor}{suffix}"
     return str(size)
+
+
+# Container images: registry/repository[:tag][@sha256:<64 hex>]; no `latest`-only references.
+IMAGE_PATTERN = (r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]{1,5})?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+                 r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$")
+ImageRef = Annotated[
+    str,
+    StringConstraints(pattern=IMAGE_PATTERN, max_length=512),
+    Field(description="an image reference, registry/repository[:tag]@sha256:<64 hex digest>"),
+]
+PythonModule = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", max_length=200),
+    Field(description="a dotted Python module name, e.g. agent.main"),
+]
+def _no_parent(value: str) -> str:
+    if ".." in value.split("/"):
+        raise ValueError("'..' is not allowed in a path")
+    return value
+
+
+RelativePath = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$", max_length=255),
+    AfterValidator(_no_parent),
+    Field(description="a relative path inside the agent's source tree, without '..'"),
+]
+MountPath = Annotated[
+    str,
+    StringConstraints(pattern=r"^/[A-Za-z0-9_./-]+$", max_length=255),
+    AfterValidator(_no_parent),
+    Field(description="an absolute path, e.g. /data/kb"),
+]
+HttpPath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9/_.-]*$", max_length=255)]
+ToolName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+CommandArg = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_./:=@+-]{1,200}$")]

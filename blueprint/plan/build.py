@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from blueprint.models import AgentProfile, Environment
 from blueprint.models.types import NAMESPACE_PREFIX, cpu_millicores, format_cpu, format_memory, memory_bytes
 from blueprint.plan.least_privilege import Judgement
@@ -18,6 +20,8 @@ from blueprint.plan.objects import (
     ProviderPlan,
     Quota,
     AwsIdentityPlan,
+    ConfigMapVolume,
+    WorkloadPlan,
     AwsProviderPlan,
     PlatformPlan,
     ProviderPodEgress,
@@ -59,10 +63,14 @@ def _dns_rule(env: Environment) -> EgressRule:
 
 def _egress(profile: AgentProfile, env: Environment) -> tuple[EgressRule, ...]:
     rules = [_dns_rule(env)]
+    tracing = profile.runtime.tracing if profile.runtime else None
     if profile.kubernetes.rules:
         api = env.cluster.api_server
         rules.append(EgressRule("api-server", tuple(Peer(cidr=c) for c in api.cidrs), (Port(api.port, "TCP"),)))
-    for name in sorted(profile.egress):
+    names = set(profile.egress)
+    if tracing is not None and tracing.enabled and tracing.collector:
+        names.add(tracing.collector)  # the collector is reachable only while tracing is on
+    for name in sorted(names):
         dest = env.destinations[name]
         ports = tuple(Port(p.port, p.protocol) for p in dest.ports)
         if dest.cidrs:
@@ -116,8 +124,18 @@ def grants(profile: AgentProfile) -> dict[tuple, str]:
                 for verb in rule.verbs:
                     subject = f"{group + '/' if group else ''}{resource}{named} ({where})"
                     out[("rbac", where, group, resource, names, verb)] = subject
-    for name in profile.egress:
+    egress = set(profile.egress)
+    if profile.runtime and profile.runtime.tracing.enabled and profile.runtime.tracing.collector:
+        egress.add(profile.runtime.tracing.collector)
+    for name in sorted(egress):
         out[("egress", name)] = f"egress to {name}"
+    for caller in profile.callers:
+        ns = ",".join(f"{k}={v}" for k, v in sorted(caller.namespace_selector.match_labels.items()))
+        pods = ",".join(f"{k}={v}" for k, v in sorted(caller.pod_selector.match_labels.items())) if caller.pod_selector else "*"
+        out[("caller", ns, pods)] = f"callers from namespace [{ns}] pods [{pods}]"
+    if profile.runtime:
+        for tool in profile.runtime.tools:
+            out[("tool", tool)] = f"tool {tool}"
     for secret in profile.secrets:
         ref = secret.aws.arn if secret.aws else f"vault:{secret.vault.path}#{secret.vault.key}"  # type: ignore[union-attr]
         out[("secret", ref)] = f"secret {secret.name} ({ref})"
@@ -193,6 +211,60 @@ def plan_secrets(profile: AgentProfile, env: Environment) -> SecretsPlan | None:
     return SecretsPlan("vault", SPC_NAME, objects, vault=identity_v)
 
 
+RUNTIME_CONFIG_PATH = "/etc/agent"
+
+
+def runtime_config(profile: AgentProfile, env: Environment) -> str:
+    """The runtime configuration the agent reads (a ConfigMap): the tool whitelist, budgets, tracing."""
+    runtime = profile.runtime
+    assert runtime is not None
+    tracing: dict[str, object] = {"enabled": runtime.tracing.enabled}
+    if runtime.tracing.enabled:
+        tracing.update(
+            endpoint=runtime.tracing.endpoint,
+            service_name=runtime.tracing.service_name or profile.name,
+            resource_attributes={"service.name": runtime.tracing.service_name or profile.name,
+                                 "agent.id": profile.name, "deployment.environment": env.name},
+        )
+    config = {
+        "agent": profile.name,
+        "tools": {"allowed": sorted(runtime.tools), "reject_others": True},
+        "budgets": {"max_turns": runtime.budgets.max_turns, "max_cost_usd": runtime.budgets.max_cost_usd,
+                    "max_input_chars": runtime.budgets.max_input_chars},
+        "tracing": tracing,
+    }
+    return json.dumps(config, indent=2, sort_keys=True) + "\n"
+
+
+def plan_workload(profile: AgentProfile, env: Environment) -> WorkloadPlan | None:
+    runtime = profile.runtime
+    if runtime is None or env.runtime is None:
+        return None
+    res = profile.resources
+    limits = [("cpu", format_cpu(cpu_millicores(str(res.limits.cpu)))),
+              ("memory", format_memory(memory_bytes(str(res.limits.memory))))]
+    if res.limits.gpu:
+        limits.append((env.cluster.gpu_resource, str(res.limits.gpu)))
+    callers = tuple(
+        Peer(namespace_labels=tuple(sorted(c.namespace_selector.match_labels.items())),
+             pod_labels=tuple(sorted(c.pod_selector.match_labels.items())) if c.pod_selector else ())
+        for c in profile.callers)
+    return WorkloadPlan(
+        image=runtime.image, port=runtime.port, health_path=runtime.health_path, replicas=runtime.replicas,
+        run_as_user=env.runtime.run_as_user,
+        # A token only for agents that call the Kubernetes API (the CSI driver gets its own).
+        automount_token=bool(profile.kubernetes.rules),
+        runtime_class=env.runtime.runtime_class_name,
+        requests=(("cpu", format_cpu(cpu_millicores(str(res.requests.cpu)))),
+                  ("memory", format_memory(memory_bytes(str(res.requests.memory))))),
+        limits=tuple(limits), tmp_size_limit=format_memory(memory_bytes(str(runtime.tmp_size_limit))),
+        grace_seconds=runtime.termination_grace_seconds, cleanup_command=tuple(runtime.cleanup_command),
+        config_maps=tuple(ConfigMapVolume(c.name, c.config_map, c.mount_path) for c in runtime.config_maps),
+        runtime_config=runtime_config(profile, env), isolation=runtime.isolation, warm_pool=runtime.warm_pool,
+        callers=callers, entry_module=runtime.entry_module, lock_file=runtime.lock_file,
+    )
+
+
 def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, source_file: str,
                base: AgentProfile | None = None) -> AgentPlan:
     namespace = namespace_for(profile.name)
@@ -227,6 +299,7 @@ def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, so
         widening=widening(profile, base),
         secrets=secrets,
         service_account_annotations=sa_annotations,
+        workload=plan_workload(profile, env),
     )
 
 

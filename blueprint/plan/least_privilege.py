@@ -146,8 +146,21 @@ def egress_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
     return found
 
 
+def runtime_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
+    runtime = profile.runtime
+    if runtime is None or env.runtime is None or not env.runtime.require_image_digest:
+        return []
+    if "@sha256:" in runtime.image:
+        return []
+    return [Refusal("image-not-pinned",
+                    f"image '{runtime.image}' is not pinned by digest; this environment runs only digest-pinned "
+                    "images (name@sha256:<digest>), so what was reviewed is what runs",
+                    ("runtime", "image"), ("runtime", "requireImageDigest"))]
+
+
 def all_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:
-    return rbac_refusals(profile) + egress_refusals(profile, env) + secret_refusals(profile, env)
+    return rbac_refusals(profile) + egress_refusals(profile, env) + secret_refusals(profile, env) \
+        + runtime_refusals(profile, env)
 
 
 def _waives(waiver: Waiver, refusal: Refusal) -> bool:
@@ -176,7 +189,7 @@ def judge(profile: AgentProfile, env: Environment) -> Judgement:
 # ---------------------------------------------------------------- secrets and identity
 # These refusals cannot be waived: the environment's grant and lifetime ceiling are the platform
 # team's boundary, and a wildcarded trust would let any workload assume an agent's identity.
-HARD_CODES = ("secret-outside-grant", "ttl-above-ceiling", "trust-wildcard")
+HARD_CODES = ("secret-outside-grant", "ttl-above-ceiling", "trust-wildcard", "image-not-pinned")
 
 
 def secret_refusals(profile: AgentProfile, env: Environment) -> list[Refusal]:

@@ -78,6 +78,38 @@ class AppliedException:
 
 
 @dataclass(frozen=True)
+class ConfigMapVolume:
+    name: str
+    config_map: str
+    mount_path: str
+
+
+@dataclass(frozen=True)
+class WorkloadPlan:
+    """The agent's pod: every hardening setting is decided here, literally."""
+
+    image: str
+    port: int
+    health_path: str
+    replicas: int
+    run_as_user: int
+    automount_token: bool
+    runtime_class: str | None
+    requests: tuple[tuple[str, str], ...]
+    limits: tuple[tuple[str, str], ...]
+    tmp_size_limit: str
+    grace_seconds: int
+    cleanup_command: tuple[str, ...]
+    config_maps: tuple[ConfigMapVolume, ...]
+    runtime_config: str  # the JSON the agent runtime reads: tools, budgets, tracing
+    isolation: str  # "shared" | "per-session"
+    warm_pool: int
+    callers: tuple[Peer, ...]
+    entry_module: str
+    lock_file: str
+
+
+@dataclass(frozen=True)
 class AgentPlan:
     name: str
     source_file: str
@@ -95,6 +127,7 @@ class AgentPlan:
     widening: tuple[str, ...] = ()  # grants beyond the base profile, for the report
     secrets: "SecretsPlan | None" = None
     service_account_annotations: tuple[tuple[str, str], ...] = ()
+    workload: WorkloadPlan | None = None
 
     @property
     def label(self) -> str:

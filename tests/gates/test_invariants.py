@@ -52,6 +52,22 @@ def test_examples_pass(dev) -> None:
 
 
 CASES = {
+    "privileged container": (SUPPORT, "privileged                 = false", "privileged                 = true",
+                             ["INV_POD_HARDENED"]),
+    "writable root fs": (SUPPORT, "read_only_root_filesystem  = true", "read_only_root_filesystem  = false",
+                         ["INV_POD_HARDENED"]),
+    "capabilities kept": (SUPPORT, 'drop = ["ALL"]', 'drop = ["NET_RAW"]', ["INV_POD_HARDENED"]),
+    "another image": (SUPPORT, "registry.example.com/agents/customer-support:1.0.0@",
+                      "registry.example.com/agents/other:1.0.0@", ["INV_POD_IMAGE"]),
+    "tmp on disk": (SUPPORT, 'medium     = "Memory"', 'medium     = ""', ["INV_POD_VOLUMES"]),
+    "token without API rules": (SUPPORT, "automount_service_account_token  = false",
+                                "automount_service_account_token  = true", ["INV_POD_TOKEN"]),
+    "root user": (SUPPORT, "run_as_user     = 10001", "run_as_user     = 0", ["INV_POD_NON_ROOT"]),
+    "writable config mount": (SUPPORT, 'mount_path = "/data/kb"\n            name       = "knowledge-base"\n            read_only  = true',
+                              'mount_path = "/data/kb"\n            name       = "knowledge-base"\n            read_only  = false',
+                              ["INV_POD_READ_ONLY_MOUNTS"]),
+    "undeclared caller": (SUPPORT, '"kubernetes.io/metadata.name" = "support-frontend"',
+                          '"kubernetes.io/metadata.name" = "default"', ["INV_INGRESS_DECLARED"]),
     "automount on": (SUPPORT, "automount_service_account_token = false", "automount_service_account_token = true",
                      ["INV_AUTOMOUNT_OFF"]),
     "wildcard verb": (TRIAGE, 'verbs      = ["get", "list", "watch"]', 'verbs      = ["*"]',
@@ -100,7 +116,7 @@ def test_all_ports_egress_rule_is_caught(dev) -> None:
 def test_ingress_rule_is_caught(dev) -> None:
     edits = sub(dev, SUPPORT, '    policy_types = ["Egress"]\n',
                 '    policy_types = ["Egress"]\n    ingress {\n      from {\n        namespace_selector {}\n      }\n    }\n')
-    assert failures(dev, edits) == ["INV_NO_INGRESS"]
+    assert failures(dev, edits) == ["INV_INGRESS_DECLARED"]
 
 
 @pytest.mark.parametrize("header,expected", [

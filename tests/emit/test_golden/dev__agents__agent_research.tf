@@ -186,3 +186,233 @@ resource "kubernetes_limit_range_v1" "research" {
   }
   depends_on = [kubernetes_namespace_v1.research]
 }
+
+resource "kubernetes_config_map_v1" "research__runtime" {
+  metadata {
+    name      = "agent-runtime"
+    namespace = "agent-research"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "research"
+      "blueprint.dev/environment"    = "dev"
+    }
+  }
+  data = {
+    "runtime.json" = "{\n  \"agent\": \"research\",\n  \"budgets\": {\n    \"max_cost_usd\": 0.5,\n    \"max_input_chars\": 8000,\n    \"max_turns\": 20\n  },\n  \"tools\": {\n    \"allowed\": [\n      \"fetch_page\",\n      \"summarize\",\n      \"web_search\"\n    ],\n    \"reject_others\": true\n  },\n  \"tracing\": {\n    \"enabled\": false\n  }\n}\n"
+  }
+  depends_on = [kubernetes_namespace_v1.research]
+}
+
+resource "kubernetes_deployment_v1" "research" {
+  metadata {
+    name      = "research"
+    namespace = "agent-research"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "research"
+      "blueprint.dev/environment"    = "dev"
+    }
+  }
+  spec {
+    replicas = 1
+    selector {
+      match_labels = {
+        "blueprint.dev/agent" = "research"
+      }
+    }
+    strategy {
+      type = "RollingUpdate"
+      rolling_update {
+        max_surge       = "1"
+        max_unavailable = "0"
+      }
+    }
+    template {
+      metadata {
+        labels = {
+          "app.kubernetes.io/managed-by" = "blueprint"
+          "blueprint.dev/agent"          = "research"
+        }
+      }
+      spec {
+        automount_service_account_token  = false
+        enable_service_links             = false
+        service_account_name             = "research"
+        termination_grace_period_seconds = 30
+        security_context {
+          run_as_group    = 10001
+          run_as_non_root = true
+          run_as_user     = 10001
+          fs_group        = 10001
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+        container {
+          name              = "agent"
+          image             = "registry.example.com/agents/research:1.0.0@sha256:2222222222222222222222222222222222222222222222222222222222222222"
+          image_pull_policy = "Always"
+          env {
+            name  = "AGENT_CONFIG"
+            value = "/etc/agent/runtime.json"
+          }
+          lifecycle {
+            pre_stop {
+              exec {
+                command = ["python", "-m", "agent.research.cleanup"]
+              }
+            }
+          }
+          liveness_probe {
+            http_get {
+              path = "/healthz"
+              port = "http"
+            }
+            initial_delay_seconds = 10
+            period_seconds        = 20
+          }
+          port {
+            container_port = 8080
+            name           = "http"
+            protocol       = "TCP"
+          }
+          readiness_probe {
+            http_get {
+              path = "/healthz"
+              port = "http"
+            }
+            period_seconds = 10
+          }
+          resources {
+            limits = {
+              "cpu"    = "1"
+              "memory" = "1Gi"
+            }
+            requests = {
+              "cpu"    = "500m"
+              "memory" = "512Mi"
+            }
+          }
+          security_context {
+            allow_privilege_escalation = false
+            privileged                 = false
+            read_only_root_filesystem  = true
+            run_as_group               = 10001
+            run_as_non_root            = true
+            run_as_user                = 10001
+            capabilities {
+              drop = ["ALL"]
+            }
+            seccomp_profile {
+              type = "RuntimeDefault"
+            }
+          }
+          volume_mount {
+            mount_path = "/tmp"
+            name       = "tmp"
+          }
+          volume_mount {
+            mount_path = "/etc/agent"
+            name       = "runtime-config"
+            read_only  = true
+          }
+          volume_mount {
+            mount_path = "/mnt/secrets"
+            name       = "secrets"
+            read_only  = true
+          }
+        }
+        volume {
+          name = "tmp"
+          empty_dir {
+            medium     = "Memory"
+            size_limit = "64Mi"
+          }
+        }
+        volume {
+          name = "runtime-config"
+          config_map {
+            default_mode = "0444"
+            name         = "agent-runtime"
+          }
+        }
+        volume {
+          name = "secrets"
+          csi {
+            driver    = "secrets-store.csi.k8s.io"
+            read_only = true
+            volume_attributes = {
+              "secretProviderClass" = "agent-secrets"
+            }
+          }
+        }
+      }
+    }
+  }
+  wait_for_rollout = false
+  depends_on       = [kubernetes_namespace_v1.research, kubernetes_service_account_v1.research, kubernetes_config_map_v1.research__runtime]
+}
+
+resource "kubernetes_service_v1" "research" {
+  metadata {
+    name      = "research"
+    namespace = "agent-research"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "research"
+      "blueprint.dev/environment"    = "dev"
+    }
+  }
+  spec {
+    port {
+      name        = "http"
+      port        = 8080
+      protocol    = "TCP"
+      target_port = "http"
+    }
+    selector = {
+      "blueprint.dev/agent" = "research"
+    }
+    type = "ClusterIP"
+  }
+  depends_on = [kubernetes_namespace_v1.research]
+}
+
+resource "kubernetes_network_policy_v1" "research__allow_ingress" {
+  metadata {
+    name      = "allow-ingress"
+    namespace = "agent-research"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "research"
+      "blueprint.dev/environment"    = "dev"
+    }
+  }
+  spec {
+    ingress {
+      from {
+        namespace_selector {
+          match_labels = {
+            "kubernetes.io/metadata.name" = "research-ui"
+          }
+        }
+        pod_selector {
+          match_labels = {
+            "app.kubernetes.io/name" = "research-portal"
+          }
+        }
+      }
+      ports {
+        port     = "8080"
+        protocol = "TCP"
+      }
+    }
+    pod_selector {
+      match_labels = {
+        "blueprint.dev/agent" = "research"
+      }
+    }
+    policy_types = ["Ingress"]
+  }
+  depends_on = [kubernetes_namespace_v1.research]
+}

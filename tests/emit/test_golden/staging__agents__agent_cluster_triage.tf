@@ -218,3 +218,219 @@ resource "kubernetes_limit_range_v1" "cluster_triage" {
   }
   depends_on = [kubernetes_namespace_v1.cluster_triage]
 }
+
+resource "kubernetes_config_map_v1" "cluster_triage__runtime" {
+  metadata {
+    name      = "agent-runtime"
+    namespace = "agent-cluster-triage"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "cluster-triage"
+      "blueprint.dev/environment"    = "staging"
+    }
+  }
+  data = {
+    "runtime.json" = "{\n  \"agent\": \"cluster-triage\",\n  \"budgets\": {\n    \"max_cost_usd\": 0.5,\n    \"max_input_chars\": 8000,\n    \"max_turns\": 20\n  },\n  \"tools\": {\n    \"allowed\": [\n      \"get_events\",\n      \"get_pod_logs\",\n      \"get_pods\",\n      \"summarize\"\n    ],\n    \"reject_others\": true\n  },\n  \"tracing\": {\n    \"enabled\": false\n  }\n}\n"
+  }
+  depends_on = [kubernetes_namespace_v1.cluster_triage]
+}
+
+resource "kubernetes_deployment_v1" "cluster_triage" {
+  metadata {
+    name      = "cluster-triage"
+    namespace = "agent-cluster-triage"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "cluster-triage"
+      "blueprint.dev/environment"    = "staging"
+    }
+  }
+  spec {
+    replicas = 1
+    selector {
+      match_labels = {
+        "blueprint.dev/agent" = "cluster-triage"
+      }
+    }
+    strategy {
+      type = "RollingUpdate"
+      rolling_update {
+        max_surge       = "1"
+        max_unavailable = "0"
+      }
+    }
+    template {
+      metadata {
+        labels = {
+          "app.kubernetes.io/managed-by" = "blueprint"
+          "blueprint.dev/agent"          = "cluster-triage"
+        }
+      }
+      spec {
+        automount_service_account_token  = true
+        enable_service_links             = false
+        runtime_class_name               = "gvisor"
+        service_account_name             = "cluster-triage"
+        termination_grace_period_seconds = 30
+        security_context {
+          run_as_group    = 10001
+          run_as_non_root = true
+          run_as_user     = 10001
+          fs_group        = 10001
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+        container {
+          name              = "agent"
+          image             = "registry.example.com/agents/cluster-triage:1.0.0@sha256:3333333333333333333333333333333333333333333333333333333333333333"
+          image_pull_policy = "Always"
+          env {
+            name  = "AGENT_CONFIG"
+            value = "/etc/agent/runtime.json"
+          }
+          lifecycle {
+            pre_stop {
+              exec {
+                command = ["python", "-m", "agent.triage.cleanup"]
+              }
+            }
+          }
+          liveness_probe {
+            http_get {
+              path = "/healthz"
+              port = "http"
+            }
+            initial_delay_seconds = 10
+            period_seconds        = 20
+          }
+          port {
+            container_port = 8080
+            name           = "http"
+            protocol       = "TCP"
+          }
+          readiness_probe {
+            http_get {
+              path = "/healthz"
+              port = "http"
+            }
+            period_seconds = 10
+          }
+          resources {
+            limits = {
+              "cpu"    = "500m"
+              "memory" = "512Mi"
+            }
+            requests = {
+              "cpu"    = "250m"
+              "memory" = "256Mi"
+            }
+          }
+          security_context {
+            allow_privilege_escalation = false
+            privileged                 = false
+            read_only_root_filesystem  = true
+            run_as_group               = 10001
+            run_as_non_root            = true
+            run_as_user                = 10001
+            capabilities {
+              drop = ["ALL"]
+            }
+            seccomp_profile {
+              type = "RuntimeDefault"
+            }
+          }
+          volume_mount {
+            mount_path = "/tmp"
+            name       = "tmp"
+          }
+          volume_mount {
+            mount_path = "/etc/agent"
+            name       = "runtime-config"
+            read_only  = true
+          }
+        }
+        volume {
+          name = "tmp"
+          empty_dir {
+            medium     = "Memory"
+            size_limit = "64Mi"
+          }
+        }
+        volume {
+          name = "runtime-config"
+          config_map {
+            default_mode = "0444"
+            name         = "agent-runtime"
+          }
+        }
+      }
+    }
+  }
+  wait_for_rollout = false
+  depends_on       = [kubernetes_namespace_v1.cluster_triage, kubernetes_service_account_v1.cluster_triage, kubernetes_config_map_v1.cluster_triage__runtime]
+}
+
+resource "kubernetes_service_v1" "cluster_triage" {
+  metadata {
+    name      = "cluster-triage"
+    namespace = "agent-cluster-triage"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "cluster-triage"
+      "blueprint.dev/environment"    = "staging"
+    }
+  }
+  spec {
+    port {
+      name        = "http"
+      port        = 8080
+      protocol    = "TCP"
+      target_port = "http"
+    }
+    selector = {
+      "blueprint.dev/agent" = "cluster-triage"
+    }
+    type = "ClusterIP"
+  }
+  depends_on = [kubernetes_namespace_v1.cluster_triage]
+}
+
+resource "kubernetes_network_policy_v1" "cluster_triage__allow_ingress" {
+  metadata {
+    name      = "allow-ingress"
+    namespace = "agent-cluster-triage"
+    labels = {
+      "app.kubernetes.io/managed-by" = "blueprint"
+      "blueprint.dev/agent"          = "cluster-triage"
+      "blueprint.dev/environment"    = "staging"
+    }
+  }
+  spec {
+    ingress {
+      from {
+        namespace_selector {
+          match_labels = {
+            "kubernetes.io/metadata.name" = "sre-portal"
+          }
+        }
+        pod_selector {
+          match_labels = {
+            "app.kubernetes.io/name" = "sre-portal"
+          }
+        }
+      }
+      ports {
+        port     = "8080"
+        protocol = "TCP"
+      }
+    }
+    pod_selector {
+      match_labels = {
+        "blueprint.dev/agent" = "cluster-triage"
+      }
+    }
+    policy_types = ["Ingress"]
+  }
+  depends_on = [kubernetes_namespace_v1.cluster_triage]
+}
