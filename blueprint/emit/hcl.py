@@ -104,54 +104,67 @@ def _scalar(value: Scalar) -> str:
 
 
 def _single_line(value: Value) -> str | None:
-    if isinstance(value, list):
-        return "[" + ", ".join(_scalar(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{}" if not value else None
-    return _scalar(value)
+    kind = type(value)
+    if kind is str:
+        return quote(value)  # type: ignore[arg-type]
+    if kind is list:
+        return "[" + ", ".join([_scalar(v) for v in value]) + "]"  # type: ignore[union-attr]
+    if kind is dict:
+        return None if value else "{}"
+    return _scalar(value)  # type: ignore[arg-type]
 
 
-def _render_items(items: list, depth: int) -> list[str]:
-    lines: list[str] = []
+def _render_items(items: list, depth: int, out: list[str]) -> None:
+    """Append the lines of `items` to `out` (one shared list: this is the render hot path)."""
     run: list[tuple[str, str]] = []  # consecutive single-line attributes, aligned together
     pad = INDENT * depth
 
     def flush() -> None:
-        if run:
-            width = max(len(k) for k, _ in run)
-            lines.extend(f"{pad}{k.ljust(width)} = {v}" for k, v in run)
-            run.clear()
+        width = max([len(k) for k, _ in run])
+        out.extend([f"{pad}{k.ljust(width)} = {v}" for k, v in run])
+        run.clear()
 
     for item in items:
-        if isinstance(item, Attr):
+        kind = type(item)
+        if kind is Attr:
             single = _single_line(item.value)
             if single is not None:
                 run.append((item.key, single))
                 continue
-            flush()
-            lines.append(f"{pad}{item.key} = {{")
+            if run:
+                flush()
+            out.append(f"{pad}{item.key} = {{")
             # Object keys are always quoted, so any label key is valid; nested objects nest.
-            lines.extend(_render_items([Attr(quote(k), v) for k, v in item.value.items()], depth + 1))
-            lines.append(f"{pad}}}")
-        elif isinstance(item, Block):
+            _render_items([Attr(quote(k), v) for k, v in item.value.items()], depth + 1, out)
+            out.append(f"{pad}}}")
+            continue
+        if run:
             flush()
-            lines.extend(render_block(item, depth))
-        elif isinstance(item, Comment):
-            flush()
-            lines.append(f"{pad}# {item.text}")
+        if kind is Block:
+            _render_block(item, depth, out)
+        elif kind is Comment:
+            out.append(f"{pad}# {item.text}")
         else:
-            flush()
-            lines.append("")
-    flush()
-    return lines
+            out.append("")
+    if run:
+        flush()
+
+
+def _render_block(block: Block, depth: int, out: list[str]) -> None:
+    pad = INDENT * depth
+    head = " ".join([block.type, *[quote(label) for label in block.labels]])
+    if not block.items:
+        out.append(f"{pad}{head} {{}}")
+        return
+    out.append(f"{pad}{head} {{")
+    _render_items(block.items, depth + 1, out)
+    out.append(f"{pad}}}")
 
 
 def render_block(block: Block, depth: int = 0) -> list[str]:
-    pad = INDENT * depth
-    head = " ".join([block.type, *(quote(label) for label in block.labels)])
-    if not block.items:
-        return [f"{pad}{head} {{}}"]
-    return [f"{pad}{head} {{", *_render_items(block.items, depth + 1), f"{pad}}}"]
+    out: list[str] = []
+    _render_block(block, depth, out)
+    return out
 
 
 def comment_text(text: str) -> str:

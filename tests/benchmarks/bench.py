@@ -36,11 +36,17 @@ def synthetic_environment(root: Path, agents: int) -> None:
                      f"    - apiGroups: [\"\"]\n      resources: [configmaps]\n      verbs: [get]\n"
                      f"      resourceNames: [agent-{i}-config]\n")
         egress = ["llm-api"] + (["web-proxy"] if kind == 1 else [])
+        secrets = ("secrets:\n  - name: api-token\n    vault: {path: secret/data/prod/agent-%04d/token, key: token}\n" % i
+                   if kind == 2 else "")
+        runtime = ("runtime:\n  image: registry.example.com/agents/agent-%04d:1.0.0@sha256:%s\n"
+                   "  entryModule: agent.main\n  tools: [search, summarize]\n"
+                   "callers:\n  - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: team-%d}}\n"
+                   % (i, "a" * 64, i % 17))
         (env_dir / "agents" / f"agent-{i:04d}.yaml").write_text(
             "apiVersion: blueprint.dev/v1alpha1\nkind: AgentProfile\n"
             f"name: agent-{i:04d}\nowner: team-{i % 17}@example.com\n"
             f"description: Synthetic agent {i} with ${{literal}} text.\n{rules}"
-            f"egress: [{', '.join(egress)}]\n"
+            f"egress: [{', '.join(egress)}]\n{secrets}{runtime}"
             "resources:\n  requests: {cpu: 100m, memory: 128Mi}\n  limits: {cpu: 500m, memory: 512Mi}\n")
 
 
