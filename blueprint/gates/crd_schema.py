@@ -1,4 +1,4 @@
-"""Validate CRD-backed objects (SecretProviderClass, ...) against the CRD schemas blueprint ships.
+"""Validate CRD-backed objects (SecretProviderClass, agent-sandbox kinds) against shipped CRD schemas.
 
 kubernetes-validate knows only built-in kinds: for a custom resource it warns "couldn't find
 schema" and exits 0. This module closes that gap for the kinds blueprint emits through
@@ -16,6 +16,9 @@ The conversion is stricter than the API server on purpose:
 - A per-kind overlay adds what the object needs to be of any use, which the CRD leaves
   optional (for a SecretProviderClass: `spec.provider` and `spec.parameters`), and pins
   `apiVersion` and `kind`.
+- The agent-sandbox SandboxTemplate copy leaves the embedded pod spec (`spec.podTemplate.spec`)
+  open: only `containers` is required there. Validate that pod spec separately, against the core
+  PodSpec schema of the environment's Kubernetes version (blueprint/schemas/README.md).
 
 `validate_custom_object` never passes silently: an object whose apiVersion/kind has no shipped
 schema is an error, like any schema violation. Pure functions, no I/O besides reading the
@@ -41,6 +44,9 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # (apiVersion, kind) -> shipped JSON Schema file in blueprint/schemas/
 SCHEMA_FILES: dict[tuple[str, str], str] = {
     ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"): "secrets-store.csi.x-k8s.io_v1_secretproviderclass.json",
+    ("extensions.agents.x-k8s.io/v1beta1", "SandboxTemplate"): "extensions.agents.x-k8s.io_v1beta1_sandboxtemplate.json",
+    ("extensions.agents.x-k8s.io/v1beta1", "SandboxWarmPool"): "extensions.agents.x-k8s.io_v1beta1_sandboxwarmpool.json",
+    ("extensions.agents.x-k8s.io/v1beta1", "SandboxClaim"): "extensions.agents.x-k8s.io_v1beta1_sandboxclaim.json",
 }
 
 # What blueprint accepts in metadata: the ObjectMeta fields it emits (see the module docstring).
@@ -62,6 +68,26 @@ REQUIRED_OVERLAY: dict[tuple[str, str], dict[tuple[str, ...], list[str]]] = {
     ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"): {
         (): ["apiVersion", "kind", "metadata", "spec"],
         ("spec",): ["provider", "parameters"],
+    },
+    # The controller's default (Managed) creates a NetworkPolicy with wide egress: say it, always.
+    # Labels on the pod template are what blueprint's own NetworkPolicies select.
+    ("extensions.agents.x-k8s.io/v1beta1", "SandboxTemplate"): {
+        (): ["apiVersion", "kind", "metadata", "spec"],
+        ("spec",): ["networkPolicyManagement"],
+        ("spec", "podTemplate"): ["metadata"],
+        ("spec", "podTemplate", "metadata"): ["labels"],
+    },
+    # replicas defaults to 1 in the CRD: a pool's size is stated, 0 meaning cold start only.
+    ("extensions.agents.x-k8s.io/v1beta1", "SandboxWarmPool"): {
+        (): ["apiVersion", "kind", "metadata", "spec"],
+        ("spec",): ["replicas"],
+    },
+    # A session claim without an end would live until someone deletes it (shutdownPolicy defaults
+    # to Retain, which keeps the claim object after expiry).
+    ("extensions.agents.x-k8s.io/v1beta1", "SandboxClaim"): {
+        (): ["apiVersion", "kind", "metadata", "spec"],
+        ("spec",): ["lifecycle"],
+        ("spec", "lifecycle"): ["shutdownTime", "shutdownPolicy"],
     },
 }
 
