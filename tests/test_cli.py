@@ -135,13 +135,14 @@ def test_check_examples_end_to_end(capsys, env: str, tmp_path: Path, monkeypatch
     assert code == 0, json.dumps([g for g in data["gates"] if not g["ok"]], indent=1) + err
     gates = {g["gate"]: g for g in data["gates"]}
     assert list(gates) == ["parse", "invariants", "consistency", "credential-lifetime", "provider-schema",
-                           "crd-schema", "checkov", "coverage", "terraform-fmt", "terraform-validate-plan"]
+                           "crd-schema", "dockerfile", "hadolint", "checkov", "coverage", "terraform-fmt",
+                           "terraform-validate-plan"]
     assert all(g["ok"] and g["checks_passed"] > 0 for g in gates.values())
     assert gates["terraform-validate-plan"]["detail"].startswith("plan: ")
     assert sorted(p.name for p in (out_dir / "agents").glob("*.tf")) == [
         "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
     assert sorted(p.name for p in out_dir.iterdir() if p.is_dir()) == [
-        "agents", "agents-crd", "identity-aws", "identity-vault", "platform"]
+        "agents", "agents-crd", "docker", "identity-aws", "identity-vault", "platform"]
 
 
 def test_gate_failure_exits_1_and_writes_nothing(capsys, envs: Path, tmp_path: Path, monkeypatch,

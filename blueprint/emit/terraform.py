@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
+from blueprint.emit.dockerfile import DockerfileSpec, render_dockerfile
 from blueprint.emit.hcl import DIRECTIVE, Block, Ref, render_file
 from blueprint.emit.identity import aws_blocks, spc_block, vault_blocks
 from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan, Peer, RolePlan
@@ -316,6 +319,20 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
 
     if plan.platform is not None:
         per_stage["platform"]["platform/main.tf"] = platform_file(plan)
+    dockerfiles = {}
+    for agent in plan.agents:
+        if agent.workload is not None:
+            w = agent.workload
+            # The image label is one printable line: the profile's free text, folded.
+            label = " ".join("".join(ch if ch.isprintable() else " " for ch in agent.description).split())[:1024]
+            # The header names the profile relative to its environments folder (paths may be absolute).
+            source = "/".join(PurePosixPath(agent.source_file).parts[-3:])
+            spec = DockerfileSpec(agent=agent.name, source_file=source, description=label,
+                                  base_image=w.base_image, base_is_placeholder=w.base_is_placeholder,
+                                  uid=w.run_as_user, gid=w.run_as_user, entry_module=w.entry_module,
+                                  lock_file=w.lock_file, port=w.port, health_path=w.health_path)
+            # checkov only scans files named *.Dockerfile / Dockerfile*.
+            dockerfiles[f"docker/{agent.name}.Dockerfile"] = render_dockerfile(spec)
 
     files: dict[str, str] = {}
     for stage, agent_files in per_stage.items():
@@ -324,6 +341,7 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
         files[f"{stage}/versions.tf"] = versions_file(plan, stage, STAGE_PROVIDERS[stage])
         files[f"{stage}/providers.tf"] = providers_file(plan, stage)
         files.update(agent_files)
+    files.update(dockerfiles)
     return dict(sorted(files.items()))
 
 

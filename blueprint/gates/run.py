@@ -14,6 +14,7 @@ from blueprint.gates.checkov_runner import coverage_findings, module_local_addre
 from blueprint.emit.terraform import CHECKOV_SKIPS
 from blueprint.gates.consistency import check_consistency
 from blueprint.gates.crd_schema import validate_custom_object
+from blueprint.gates.dockerfile import check_dockerfile_structure, check_dockerfiles
 from blueprint.gates.fmt import check_fmt
 from blueprint.gates.terraform_runner import run_terraform_gate
 from blueprint.gates.invariants import check_invariants
@@ -22,8 +23,8 @@ from blueprint.gates.result import Finding, GateResult
 from blueprint.models import AgentProfile, Environment
 
 TOP_LEVEL_BLOCKS = {"resource", "data", "terraform", "provider"}
-GATES = ("parse", "invariants", "consistency", "credential-lifetime", "provider-schema", "crd-schema", "checkov",
-         "coverage", "terraform-fmt", "terraform-validate-plan")
+GATES = ("parse", "invariants", "consistency", "credential-lifetime", "provider-schema", "crd-schema", "dockerfile",
+         "hadolint", "checkov", "coverage", "terraform-fmt", "terraform-validate-plan")
 # Providers that cannot be installed here are checked against their recorded schema instead.
 SCHEMA_PACKAGES = {
     "kubernetes": "cdktn_provider_kubernetes",
@@ -137,8 +138,10 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
     """All gates over `root`. checkov and terraform fmt are subprocesses, so they run in threads
     while this process parses the files and checks the invariants and schemas (2 cores: the
     slow parse overlaps the slow checkov scan)."""
+    dockerfiles = sorted(str(p.relative_to(root)) for p in root.rglob("*.Dockerfile"))
+    frameworks = ("terraform", "dockerfile") if dockerfiles else ("terraform",)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        checkov_job = pool.submit(run_checkov, root, frameworks=("terraform",), policies_dir=policies_dir())
+        checkov_job = pool.submit(run_checkov, root, frameworks=frameworks, policies_dir=policies_dir())
         fmt_job = pool.submit(check_fmt, root)
         # The only provider installable offline is aws: its root gets real init/validate/plan.
         aws_root = root / "identity-aws"
@@ -154,6 +157,9 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
                 results += [consistency, lifetime]
                 results.append(schema_gate(resources))
                 results.append(crd_schema_gate(resources))
+            if dockerfiles:
+                results.append(check_dockerfile_structure(root, dockerfiles))
+                results.append(check_dockerfiles(root, dockerfiles))
             checkov_result, report = checkov_job.result()
             fmt_result = fmt_job.result()
             terraform_result = terraform_job.result() if terraform_job else None

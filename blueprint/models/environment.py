@@ -192,6 +192,8 @@ class RuntimeSettings(StrictModel):
     def _base_pinned(self) -> "RuntimeSettings":
         if "@sha256:" not in self.base_image:
             raise ValueError("baseImage must be pinned by digest (name:tag@sha256:<64 hex>)")
+        if self.base_image.split("@")[0].endswith(":latest"):
+            raise ValueError("baseImage must name a version tag, not 'latest'")
         return self
 
 

@@ -231,7 +231,8 @@ class Runtime(StrictModel):
     image: ImageRef
     entry_module: PythonModule
     lock_file: RelativePath = "requirements.lock"
-    port: Port = 8080
+    # Unprivileged: every capability is dropped, so the agent cannot bind below 1024.
+    port: Annotated[int, Field(ge=1024, le=65535)] = 8080
     health_path: HttpPath = "/healthz"
     replicas: Annotated[int, Field(ge=1, le=100)] = 1
     tmp_size_limit: MemoryQuantity = "64Mi"

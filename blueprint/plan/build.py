@@ -262,6 +262,8 @@ def plan_workload(profile: AgentProfile, env: Environment) -> WorkloadPlan | Non
         config_maps=tuple(ConfigMapVolume(c.name, c.config_map, c.mount_path) for c in runtime.config_maps),
         runtime_config=runtime_config(profile, env), isolation=runtime.isolation, warm_pool=runtime.warm_pool,
         callers=callers, entry_module=runtime.entry_module, lock_file=runtime.lock_file,
+        base_image=env.runtime.base_image, base_is_placeholder=env.runtime.base_image_is_placeholder,
+        health_port=runtime.port,
     )
 
 

@@ -107,6 +107,9 @@ class WorkloadPlan:
     callers: tuple[Peer, ...]
     entry_module: str
     lock_file: str
+    base_image: str
+    base_is_placeholder: bool
+    health_port: int = 8080
 
 
 @dataclass(frozen=True)

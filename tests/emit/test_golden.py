@@ -21,4 +21,5 @@ def test_emitted_files_match_golden(env: str, file_regression, request) -> None:
         if rel.startswith("platform/modules/"):  # verbatim copies of modules/, tested there
             assert text == (ENVIRONMENTS.parent / rel.removeprefix("platform/")).read_text()
             continue
-        file_regression.check(text, basename=f"{env}__{rel.replace('/', '__')[:-3]}", extension=".tf")
+        stem, suffix = rel.rsplit(".", 1)
+        file_regression.check(text, basename=f"{env}__{stem.replace('/', '__')}", extension=f".{suffix}")
