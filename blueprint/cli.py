@@ -27,16 +27,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"blueprint {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, formats: tuple[str, ...] = ("table", "json")) -> None:
         p.add_argument("--env", required=True, help="environment name (a folder under --environments)")
         p.add_argument("--environments", type=Path, default=Path("environments"),
                        help="folder holding <env>/environment.yaml and <env>/agents/ (default: environments)")
-        p.add_argument("--format", choices=("table", "json"), default="table", help="output format")
+        p.add_argument("--format", choices=formats, default="table",
+                       help="output format" + ("; 'manifests' writes the Kubernetes objects as YAML for GitOps"
+                                               if "manifests" in formats else ""))
 
     p = sub.add_parser("validate", help="validate an environment's inputs (nothing is written)")
     common(p)
     p = sub.add_parser("render", help="write the environment's Terraform without gating it")
-    common(p)
+    common(p, ("table", "json", "manifests"))
     p.add_argument("--out", type=Path, help="output folder (default: build/<env>)")
     p = sub.add_parser("check", help="render into a scratch folder, run every gate, and write only if all pass")
     common(p)
@@ -80,6 +82,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     render = pipeline.render(args.environments, args.env)
+    if args.format == "manifests":
+        out = args.out or Path("build") / args.env / "manifests"
+        text, count = pipeline.manifests_text(render)
+        writer.write_tree(out, {"manifests.yaml": text})
+        print(f"Wrote {out}/manifests.yaml: {count} Kubernetes objects of the agents, agents-crd and platform "
+              "stages. Not gated: `blueprint check` gates the same objects; cloud identity, Vault and the Helm "
+              "releases still need their Terraform stages.")
+        return 0
     out = args.out or Path("build") / args.env
     result, removals = pipeline.write(render, out)
     lines = plan_text(render.plan) + [""] + _write_summary(result, removals, out) + _apply_order(render.files, out) + [

@@ -117,3 +117,17 @@ def promote(scratch: Path, files: dict[str, str], out_dir: Path) -> tuple[writer
     gated = {rel: (scratch / rel).read_text(encoding="utf-8") for rel in files}
     removals = pending_removals(out_dir, gated)
     return writer.write_tree(out_dir, gated), removals
+
+
+def manifests_text(render_: Render) -> tuple[str, int]:
+    """The Kubernetes objects the emitted Terraform creates, as one YAML stream (for GitOps)."""
+    from blueprint.emit.manifests import dump_manifests, manifests_from_resources
+    from blueprint.gates import hcl_reader
+
+    resources = [
+        r for path, text in render_.files.items()
+        if path.endswith(".tf") and (path.startswith(("agents/", "agents-crd/")) or path == "platform/main.tf")
+        for r in hcl_reader.resources(hcl_reader.ParsedFile(path, hcl_reader.parse_text(text, path)))
+    ]
+    objects = manifests_from_resources(resources)
+    return dump_manifests(objects), len(objects)

@@ -45,7 +45,7 @@ def _ours(out_dir: Path, rel: str) -> bool:
         inside = path.resolve().is_relative_to(out_dir.resolve())
     except OSError:
         return False
-    return inside and not Path(rel).is_absolute() and ".." not in Path(rel).parts and rel.endswith((".tf", ".md"))
+    return inside and not Path(rel).is_absolute() and ".." not in Path(rel).parts and rel.endswith((".tf", ".md", ".Dockerfile", ".yaml"))
 
 
 def read_manifest(out_dir: Path) -> list[str]:

@@ -80,8 +80,8 @@ def test_render_writes_and_removes_stale_files(capsys, envs: Path, tmp_path: Pat
     # Deleting the research profile removes its files in every stage, and says what apply destroys.
     removed = {r["file"]: r["destroys"] for r in data["removed"]}
     assert sorted(removed) == ["agents-crd/agent_research.tf", "agents/agent_research.tf",
-                               "identity-vault/agent_research.tf", "identity-vault/providers.tf",
-                               "identity-vault/versions.tf"]
+                               "docker/research.Dockerfile", "identity-vault/agent_research.tf",
+                               "identity-vault/providers.tf", "identity-vault/versions.tf"]
     assert "kubernetes_namespace_v1.research" in removed["agents/agent_research.tf"]
     assert removed["identity-vault/agent_research.tf"] == [
         "vault_policy.research", "vault_kubernetes_auth_backend_role.research"]
@@ -135,8 +135,8 @@ def test_check_examples_end_to_end(capsys, env: str, tmp_path: Path, monkeypatch
     assert code == 0, json.dumps([g for g in data["gates"] if not g["ok"]], indent=1) + err
     gates = {g["gate"]: g for g in data["gates"]}
     assert list(gates) == ["parse", "invariants", "consistency", "credential-lifetime", "provider-schema",
-                           "crd-schema", "dockerfile", "hadolint", "checkov", "coverage", "terraform-fmt",
-                           "terraform-validate-plan"]
+                           "crd-schema", "dockerfile", "hadolint", "checkov", "kubernetes-validate",
+                           "checkov-kubernetes", "coverage", "terraform-fmt", "terraform-validate-plan"]
     assert all(g["ok"] and g["checks_passed"] > 0 for g in gates.values())
     assert gates["terraform-validate-plan"]["detail"].startswith("plan: ")
     assert sorted(p.name for p in (out_dir / "agents").glob("*.tf")) == [
@@ -193,9 +193,30 @@ def test_waived_refusals_pass_every_gate_and_show_as_skipped(capsys, envs: Path,
     assert code == 0, json.dumps([g for g in data["gates"] if not g["ok"]], indent=1) + err
     checkov = next(g for g in data["gates"] if g["gate"] == "checkov")
     assert "4 skipped by exception" in checkov["detail"], checkov["detail"]
+    derived = next(g for g in data["gates"] if g["gate"] == "checkov-kubernetes")
+    assert "waived by profile exceptions (CKV_K8S_49" in derived["detail"], derived["detail"]
     text = (tmp_path / "o/agents/agent_customer_support.tf").read_text()
     assert "# checkov:skip=CKV_K8S_49:exception legacy-sdk-configmaps: The vendor SDK" in text
     agent = next(a for a in data["agents"] if a["name"] == "customer-support")
     assert [e["name"] for e in agent["exceptions"]] == ["legacy-sdk-configmaps", "legacy-sdk-verbs",
                                                          "legacy-secret-scan"]
     assert "checkov\\u003askip=BP_K8S_1" in (tmp_path / "o/agents/agent_customer_support.tf").read_text()
+
+
+def test_render_manifests_for_gitops(capsys, envs: Path, tmp_path: Path) -> None:
+    import yaml
+
+    out_dir = tmp_path / "m"
+    code, out, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--format", "manifests",
+                       "--out", str(out_dir))
+    assert code == 0 and "Kubernetes objects" in out
+    objects = list(yaml.safe_load_all((out_dir / "manifests.yaml").read_text()))
+    kinds = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in objects}
+    assert ("Deployment", "agent-customer-support", "customer-support") in kinds
+    assert ("SecretProviderClass", "agent-research", "agent-secrets") in kinds
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "cluster-triage")
+    pod = deployment["spec"]["template"]["spec"]
+    # The round trip keeps what the Terraform declares: no automounted token, a projected 600 s one.
+    assert pod["automountServiceAccountToken"] is False
+    token = next(v for v in pod["volumes"] if v["name"] == "kube-api-access")
+    assert token["projected"]["sources"][0] == {"serviceAccountToken": {"expirationSeconds": 600, "path": "token"}}

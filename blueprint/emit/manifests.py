@@ -339,6 +339,11 @@ def _projected_sources(value: Any, path: str, problems: _Problems) -> list[dict]
         "secret": ("secret", {"name": S(), "optional": BOOL(), "items": MANY(KEY_TO_PATH)}),
         "service_account_token": ("serviceAccountToken",
                                   {"audience": S(), "expiration_seconds": INT(), "path": S()}),
+        "downward_api": ("downwardAPI", {"items": MANY({
+            "path": S(), "mode": MODE(),
+            "field_ref": ONE({"field_path": S(), "api_version": S()}),
+            "resource_field_ref": ONE({"container_name": S(), "resource": S(), "divisor": S()}),
+        })}),
     }
     out: list[dict] = []
     for i, source in enumerate(_block_list(value, path, problems) or []):

@@ -246,8 +246,8 @@ def _check_pod(c: _Checker, res: Resource, pod: dict[str, Any], declared: Declar
     profile = declared.profile
     runtime = profile.runtime
     want_token = bool(profile.kubernetes.rules)
-    c.expect(pod.get("automount_service_account_token") is want_token, "INV_POD_TOKEN",
-             f"automount_service_account_token must be {str(want_token).lower()} (a token only with API rules)", res)
+    c.expect(pod.get("automount_service_account_token") is False, "INV_POD_TOKEN",
+             "automount_service_account_token must be false (a token comes only as a short projected volume)", res)
     c.expect(pod.get("service_account_name") == profile.name, "INV_POD_IDENTITY",
              "the pod must run as the agent's own ServiceAccount", res)
     c.expect(not any(pod.get(k) for k in ("host_network", "host_pid", "host_ipc")), "INV_POD_HOST",
@@ -286,7 +286,7 @@ def _check_pod(c: _Checker, res: Resource, pod: dict[str, Any], declared: Declar
             c.expect(mount.get("read_only") is True or mount.get("mount_path") == "/tmp", "INV_POD_READ_ONLY_MOUNTS",
                      f"mount {mount.get('mount_path')} must be read-only (only /tmp is writable)", res)
             c.expect(not mount.get("sub_path"), "INV_POD_READ_ONLY_MOUNTS", "subPath mounts are not used", res)
-    declared_maps = {m.config_map for m in runtime.config_maps} | {"agent-runtime"} if runtime else set()
+    declared_maps = ({m.config_map for m in runtime.config_maps} | {"agent-runtime"}) if runtime else set()
     for volume in blocks(pod, "volume"):
         kinds = {k for k in volume if k not in ("name", BLOCK_MARK)}
         if kinds == {"empty_dir"}:
@@ -294,6 +294,15 @@ def _check_pod(c: _Checker, res: Resource, pod: dict[str, Any], declared: Declar
             ok = empty.get("medium") == "Memory" and bool(empty.get("size_limit"))
         elif kinds == {"config_map"}:
             ok = block(volume, "config_map").get("name") in declared_maps
+        elif kinds == {"projected"}:
+            # The API token, only for agents with API rules: short-lived, plus the CA and namespace.
+            projected = block(volume, "projected")
+            sources = blocks(projected, "sources")
+            kinds_in = sorted(k for src in sources for k in src if k != BLOCK_MARK)
+            tokens = [block(src, "service_account_token") for src in sources if "service_account_token" in src]
+            ok = (want_token and kinds_in == ["config_map", "downward_api", "service_account_token"]
+                  and len(tokens) == 1 and isinstance(tokens[0].get("expiration_seconds"), int)
+                  and tokens[0]["expiration_seconds"] <= 3600 and not tokens[0].get("audience"))
         elif kinds == {"csi"}:
             csi = block(volume, "csi")
             ok = (profile.secrets != [] and csi.get("driver") == "secrets-store.csi.k8s.io" and csi.get("read_only") is True

@@ -15,7 +15,9 @@ from blueprint.emit.terraform import CHECKOV_SKIPS
 from blueprint.gates.consistency import check_consistency
 from blueprint.gates.crd_schema import validate_custom_object
 from blueprint.gates.dockerfile import check_dockerfile_structure, check_dockerfiles
+from blueprint.emit.manifests import derive, is_kubernetes_resource
 from blueprint.gates.fmt import check_fmt
+from blueprint.gates.kubernetes_validate import conversion_findings, run_checkov_kubernetes, validate_manifests
 from blueprint.gates.terraform_runner import run_terraform_gate
 from blueprint.gates.invariants import check_invariants
 from blueprint.gates.provider_schema import check_resource, load_provider_schema
@@ -24,7 +26,8 @@ from blueprint.models import AgentProfile, Environment
 
 TOP_LEVEL_BLOCKS = {"resource", "data", "terraform", "provider"}
 GATES = ("parse", "invariants", "consistency", "credential-lifetime", "provider-schema", "crd-schema", "dockerfile",
-         "hadolint", "checkov", "coverage", "terraform-fmt", "terraform-validate-plan")
+         "hadolint", "checkov", "kubernetes-validate", "checkov-kubernetes", "coverage", "terraform-fmt",
+         "terraform-validate-plan")
 # Providers that cannot be installed here are checked against their recorded schema instead.
 SCHEMA_PACKAGES = {
     "kubernetes": "cdktn_provider_kubernetes",
@@ -134,22 +137,54 @@ def unexplained_skips(report, profiles: list[AgentProfile]) -> list[Finding]:
     return findings
 
 
+def _kubernetes_validate(manifests, problems, version: str) -> GateResult:
+    started = time.perf_counter()
+    result = validate_manifests(manifests, version)
+    result.findings[:0] = conversion_findings(problems)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def waive_derived_findings(result: GateResult, profiles: list[AgentProfile]) -> GateResult:
+    """Derived manifests carry no skip comments: a finding a profile's named exception waives is
+    moved out of the findings here (same mapping as the Terraform skips) and counted in the detail."""
+    waives = {p.name.replace("-", "_"): {c for w in p.exceptions for c in CHECKOV_SKIPS.get(w.waives, ())}
+              for p in profiles}
+    kept, waived = [], []
+    for finding in result.findings:
+        label = finding.resource.split(".", 1)[-1].split("__", 1)[0]
+        (waived if finding.check_id in waives.get(label, set()) else kept).append(finding)
+    result.findings = kept
+    if waived:
+        result.detail += f"; {len(waived)} waived by profile exceptions ({', '.join(sorted({f.check_id for f in waived}))})"
+    return result
+
+
 def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> list[GateResult]:
     """All gates over `root`. checkov and terraform fmt are subprocesses, so they run in threads
     while this process parses the files and checks the invariants and schemas (2 cores: the
     slow parse overlaps the slow checkov scan)."""
     dockerfiles = sorted(str(p.relative_to(root)) for p in root.rglob("*.Dockerfile"))
     frameworks = ("terraform", "dockerfile") if dockerfiles else ("terraform",)
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    with ThreadPoolExecutor(max_workers=5) as pool:
         checkov_job = pool.submit(run_checkov, root, frameworks=frameworks, policies_dir=policies_dir())
         fmt_job = pool.submit(check_fmt, root)
         # The only provider installable offline is aws: its root gets real init/validate/plan.
         aws_root = root / "identity-aws"
         terraform_job = pool.submit(run_terraform_gate, aws_root) if aws_root.is_dir() else None
+        kube_jobs = []
         try:
             blocks, parsed = parse_gate(root)
             resources = [b for b in blocks if b.mode == "managed"]
             results = [parsed]
+            if parsed.ok:
+                # The objects the Kubernetes resources create, for the API's own validators.
+                kube = [r for r in resources if r.file.startswith(("agents/", "agents-crd/")) or r.file == "platform/main.tf"]
+                manifests, problems = derive([r for r in kube if is_kubernetes_resource(r)])
+                kube_jobs = [
+                    pool.submit(_kubernetes_validate, manifests, problems, env.cluster.kubernetes_version),
+                    pool.submit(run_checkov_kubernetes, manifests, policies_dir=policies_dir()),
+                ]
             if parsed.ok:
                 agents_stage = [r for r in resources if r.file.startswith("agents/")]
                 results.append(check_invariants(agents_stage, profiles, env))
@@ -163,8 +198,9 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
             checkov_result, report = checkov_job.result()
             fmt_result = fmt_job.result()
             terraform_result = terraform_job.result() if terraform_job else None
+            kube_results = [job.result() for job in kube_jobs]
         except BaseException:
-            for job in (checkov_job, fmt_job, terraform_job):
+            for job in (checkov_job, fmt_job, terraform_job, *kube_jobs):
                 if job:
                     job.cancel()
             raise
@@ -172,6 +208,9 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
     if unexplained:
         checkov_result.findings.extend(unexplained)
     results.append(checkov_result)
+    if kube_results:
+        results.append(kube_results[0])
+        results.append(waive_derived_findings(kube_results[1][0], profiles))
     if parsed.ok:
         started = time.perf_counter()
         types = {r.type for r in resources}

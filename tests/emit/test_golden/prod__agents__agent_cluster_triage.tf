@@ -267,7 +267,7 @@ resource "kubernetes_deployment_v1" "cluster_triage" {
         }
       }
       spec {
-        automount_service_account_token  = true
+        automount_service_account_token  = false
         enable_service_links             = false
         runtime_class_name               = "gvisor"
         service_account_name             = "cluster-triage"
@@ -348,6 +348,43 @@ resource "kubernetes_deployment_v1" "cluster_triage" {
             mount_path = "/etc/agent"
             name       = "runtime-config"
             read_only  = true
+          }
+          volume_mount {
+            mount_path = "/var/run/secrets/kubernetes.io/serviceaccount"
+            name       = "kube-api-access"
+            read_only  = true
+          }
+        }
+        volume {
+          name = "kube-api-access"
+          projected {
+            default_mode = "0444"
+            sources {
+              service_account_token {
+                expiration_seconds = 600
+                path               = "token"
+              }
+            }
+            sources {
+              config_map {
+                name = "kube-root-ca.crt"
+                items {
+                  key  = "ca.crt"
+                  path = "ca.crt"
+                }
+              }
+            }
+            sources {
+              downward_api {
+                items {
+                  path = "namespace"
+                  field_ref {
+                    api_version = "v1"
+                    field_path  = "metadata.namespace"
+                  }
+                }
+              }
+            }
           }
         }
         volume {
