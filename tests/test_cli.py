@@ -23,7 +23,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_validate_ok(capsys, envs: Path) -> None:
     code, out, _ = run(capsys, "validate", "--env", "prod", "--environments", str(envs))
-    assert code == 0 and "prod: 3 profiles valid" in out
+    assert code == 0 and "prod: 4 profiles valid" in out
 
 
 def test_unknown_key_exits_2_and_writes_nothing(capsys, envs: Path, tmp_path: Path) -> None:
@@ -71,7 +71,8 @@ def test_render_writes_and_removes_stale_files(capsys, envs: Path, tmp_path: Pat
     code, out, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir))
     assert code == 0 and "Not gated" in out
     assert sorted(p.name for p in (out_dir / "agents").iterdir()) == [
-        "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
+        "agent_cluster_triage.tf", "agent_code_interpreter.tf", "agent_customer_support.tf", "agent_research.tf",
+        "providers.tf", "versions.tf"]
     (out_dir / "agents" / ".terraform.lock.hcl").write_text("# user's file\n")
     (envs / "prod/agents/research.yaml").unlink()
     code, out, _ = run(capsys, "render", "--env", "prod", "--environments", str(envs), "--out", str(out_dir),
@@ -140,7 +141,8 @@ def test_check_examples_end_to_end(capsys, env: str, tmp_path: Path, monkeypatch
     assert all(g["ok"] and g["checks_passed"] > 0 for g in gates.values())
     assert gates["terraform-validate-plan"]["detail"].startswith("plan: ")
     assert sorted(p.name for p in (out_dir / "agents").glob("*.tf")) == [
-        "agent_cluster_triage.tf", "agent_customer_support.tf", "agent_research.tf", "providers.tf", "versions.tf"]
+        "agent_cluster_triage.tf", "agent_code_interpreter.tf", "agent_customer_support.tf", "agent_research.tf",
+        "providers.tf", "versions.tf"]
     assert sorted(p.name for p in out_dir.iterdir() if p.is_dir()) == [
         "agents", "agents-crd", "docker", "identity-aws", "identity-vault", "platform"]
 

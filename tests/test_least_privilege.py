@@ -111,7 +111,8 @@ def test_each_egress_refusal(envs: Path, cidr: str, code: str) -> None:
     got = refusals(envs)
     # Every agent using llm-api is refused with this code (a wider CIDR may break more rules too).
     users = {g.split(":")[0] for g in got if f"[{code}]" in g}
-    assert users == {"_shared/customer-support.yaml", "_shared/cluster-triage.yaml", "_shared/research.yaml"}, got
+    assert users == {"_shared/customer-support.yaml", "_shared/cluster-triage.yaml", "_shared/research.yaml",
+                     "_shared/code-interpreter.yaml"}, got
 
 
 def test_exception_waives_only_its_destination_and_shows(envs: Path) -> None:

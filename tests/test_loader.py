@@ -20,7 +20,8 @@ def problems(envs: Path, env: str = "dev") -> list[str]:
 def test_examples_load(envs: Path) -> None:
     for env in ("dev", "staging", "prod"):
         loaded = load_environment(envs, env)
-        assert [p.profile.name for p in loaded.profiles] == ["cluster-triage", "customer-support", "research"]
+        assert [p.profile.name for p in loaded.profiles] == ["cluster-triage", "code-interpreter", "customer-support",
+                                                            "research"]
 
 
 def test_unknown_key_is_located_with_allowed_keys(envs: Path) -> None:

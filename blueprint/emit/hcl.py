@@ -108,6 +108,8 @@ def _single_line(value: Value) -> str | None:
     if kind is str:
         return quote(value)  # type: ignore[arg-type]
     if kind is list:
+        if any(type(v) in (dict, list) for v in value):  # type: ignore[union-attr]
+            return None  # a list of objects is written one element per line
         return "[" + ", ".join([_scalar(v) for v in value]) + "]"  # type: ignore[union-attr]
     if kind is dict:
         return None if value else "{}"
@@ -133,6 +135,11 @@ def _render_items(items: list, depth: int, out: list[str]) -> None:
                 continue
             if run:
                 flush()
+            if type(item.value) is list:
+                out.append(f"{pad}{item.key} = [")
+                _render_elements(item.value, depth + 1, out)
+                out.append(f"{pad}]")
+                continue
             out.append(f"{pad}{item.key} = {{")
             # Object keys are always quoted, so any label key is valid; nested objects nest.
             _render_items([Attr(quote(k), v) for k, v in item.value.items()], depth + 1, out)
@@ -148,6 +155,22 @@ def _render_items(items: list, depth: int, out: list[str]) -> None:
             out.append("")
     if run:
         flush()
+
+
+def _render_elements(values: list, depth: int, out: list[str]) -> None:
+    """The elements of a multi-line list, each followed by a comma (as terraform fmt keeps them)."""
+    pad = INDENT * depth
+    for value in values:
+        if type(value) is dict and value:
+            out.append(f"{pad}{{")
+            _render_items([Attr(quote(k), v) for k, v in value.items()], depth + 1, out)
+            out.append(f"{pad}}},")
+        elif type(value) is list and any(type(v) in (dict, list) for v in value):
+            out.append(f"{pad}[")
+            _render_elements(value, depth + 1, out)
+            out.append(f"{pad}],")
+        else:
+            out.append(f"{pad}{_single_line(value)},")
 
 
 def _render_block(block: Block, depth: int, out: list[str]) -> None:

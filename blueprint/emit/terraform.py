@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from blueprint.emit.dockerfile import DockerfileSpec, render_dockerfile
-from blueprint.emit.hcl import DIRECTIVE, Block, Ref, render_file
+from blueprint.emit.hcl import DIRECTIVE, Block, Ref, render_block, render_file
 from blueprint.emit.identity import aws_blocks, spc_block, vault_blocks
 from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan, Peer, RolePlan
 
@@ -306,6 +306,16 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
         path, text = _stage_file(agent, "agents", agent_blocks(agent),
                                  "namespace, identity, RBAC, network policy, quota")
         per_stage["agents"][path] = text
+        crd_blocks, parts = [], []
+        if agent.secrets is not None:
+            crd_blocks.append(spc_block(agent))
+            parts.append("SecretProviderClass")
+        if agent.workload is not None and agent.workload.isolation == "per-session":
+            crd_blocks += sandbox_blocks(agent)
+            parts.append("sandbox template and warm pool")
+        if crd_blocks:
+            path, text = _stage_file(agent, "agents-crd", crd_blocks, " and ".join(parts))
+            per_stage["agents-crd"][path] = text
         if agent.secrets is None:
             continue
         if agent.secrets.backend == "aws":
@@ -315,8 +325,6 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
         else:
             path, text = _stage_file(agent, "identity-vault", vault_blocks(agent), "Vault policy and auth role")
             per_stage["identity-vault"][path] = text
-        path, text = _stage_file(agent, "agents-crd", [spc_block(agent)], "SecretProviderClass")
-        per_stage["agents-crd"][path] = text
 
     if plan.platform is not None:
         per_stage["platform"]["platform/main.tf"] = platform_file(plan)
@@ -482,6 +490,8 @@ def workload_blocks(agent: AgentPlan, ns_ref: str) -> list[Block]:
         refs = [ns_ref, f"kubernetes_service_account_v1.{agent.label}", f"kubernetes_config_map_v1.{agent.label}__runtime"]
         _depends(dep, *refs)
         blocks.append(dep)
+    elif w.session_broker is not None:
+        blocks += broker_blocks(agent, w.session_broker, ns_ref)
     if w.callers:
         svc = Block("resource", ("kubernetes_service_v1", agent.label))
         _metadata(svc, agent.name, agent.namespace, agent.labels)
@@ -503,3 +513,78 @@ def workload_blocks(agent: AgentPlan, ns_ref: str) -> list[Block]:
         _depends(allow, ns_ref)
         blocks += [svc, allow]
     return blocks
+
+
+# ---------------------------------------------------------------- per-session isolation (agent-sandbox)
+
+SANDBOX_API = "extensions.agents.x-k8s.io/v1beta1"
+BROKER_RULE = (("extensions.agents.x-k8s.io",), ("sandboxclaims",), ("create", "delete", "get"))
+
+
+def api_pod_spec(agent: AgentPlan) -> dict:
+    """The same hardened pod spec as the Deployment's, in the API's shape: rendered as a
+    Deployment, parsed back and converted by the manifest converter, so the two cannot drift."""
+    from blueprint.emit.manifests import manifests_from_resources
+    from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
+
+    dep = Block("resource", ("kubernetes_deployment_v1", agent.label))
+    _metadata(dep, agent.name, agent.namespace, agent.labels)
+    spec = dep.block("spec")
+    spec.block("selector").attr("match_labels", {"blueprint.dev/agent": agent.name})
+    template = spec.block("template")
+    template.block("metadata").attr("labels", _pod_labels(agent))
+    pod_spec(template.block("spec"), agent)
+    text = "\n".join(render_block(dep))
+    (obj,) = manifests_from_resources(resources(ParsedFile("<sandbox>", parse_text(text, "<sandbox>"))))
+    return obj["spec"]["template"]
+
+
+def sandbox_blocks(agent: AgentPlan) -> list[Block]:
+    """A SandboxTemplate with the hardened pod and the controller's NetworkPolicy off (its default
+    egress is the whole internet; the agent's own policies apply), and a warm pool, which a v1beta1
+    SandboxClaim must name (0 replicas: cold starts)."""
+    w = agent.workload
+    assert w is not None and w.isolation == "per-session"
+    labels = dict(agent.labels)
+    template = Block("resource", ("kubernetes_manifest", f"{agent.label}__sandbox_template"))
+    template.attr("manifest", {
+        "apiVersion": SANDBOX_API,
+        "kind": "SandboxTemplate",
+        "metadata": {"name": agent.name, "namespace": agent.namespace, "labels": labels},
+        "spec": {
+            "envVarsInjectionPolicy": "Disallowed",
+            "networkPolicyManagement": "Unmanaged",
+            "podTemplate": api_pod_spec(agent),
+            "service": False,
+            "volumeClaimTemplatesPolicy": "Disallowed",
+        },
+    })
+    pool = Block("resource", ("kubernetes_manifest", f"{agent.label}__sandbox_pool"))
+    pool.attr("manifest", {
+        "apiVersion": SANDBOX_API,
+        "kind": "SandboxWarmPool",
+        "metadata": {"name": agent.name, "namespace": agent.namespace, "labels": labels},
+        "spec": {"replicas": w.warm_pool, "sandboxTemplateRef": {"name": agent.name},
+                 "updateStrategy": {"type": "Recreate"}},
+    })
+    pool.attr("depends_on", [Ref(f"kubernetes_manifest.{agent.label}__sandbox_template")])
+    return [template, pool]
+
+
+def broker_blocks(agent: AgentPlan, broker: tuple[str, str], ns_ref: str) -> list[Block]:
+    """The session broker may only create, read and delete this agent's sandbox claims."""
+    labels = {**dict(agent.labels), "blueprint.dev/role": "session-broker"}
+    role = Block("resource", ("kubernetes_role_v1", f"{agent.label}__session_broker"))
+    _metadata(role, "session-broker", agent.namespace, labels)
+    groups, resources_, verbs = BROKER_RULE
+    rule = role.block("rule")
+    rule.attr("api_groups", list(groups)).attr("resources", list(resources_)).attr("verbs", list(verbs))
+    _depends(role, ns_ref)
+    binding = Block("resource", ("kubernetes_role_binding_v1", f"{agent.label}__session_broker"))
+    _metadata(binding, "session-broker", agent.namespace, labels)
+    ref = binding.block("role_ref")
+    ref.attr("api_group", RBAC_GROUP).attr("kind", "Role").attr("name", "session-broker")
+    subject = binding.block("subject")
+    subject.attr("kind", "ServiceAccount").attr("name", broker[1]).attr("namespace", broker[0])
+    _depends(binding, f"kubernetes_role_v1.{agent.label}__session_broker")
+    return [role, binding]

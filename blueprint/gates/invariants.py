@@ -313,6 +313,32 @@ def _check_pod(c: _Checker, res: Resource, pod: dict[str, Any], declared: Declar
                  "declares (memory-backed /tmp, runtime config, declared ConfigMaps, the secrets mount)", res)
 
 
+BROKER_RULES = {("extensions.agents.x-k8s.io", "sandboxclaims", verb, ()) for verb in ("create", "delete", "get")}
+
+
+def _check_broker(c: _Checker, broker: list[Resource], declared: Declared, env: Environment) -> None:
+    """The session broker's Role and binding: only for per-session agents, only sandbox claims,
+    only the environment's broker ServiceAccount."""
+    runtime = declared.profile.runtime
+    per_session = runtime is not None and runtime.isolation == "per-session"
+    wanted = env.runtime.session_broker if env.runtime else None
+    c.expect(per_session == bool(broker), "INV_BROKER", "a session-broker Role exists exactly for per-session agents",
+             broker[0] if broker else None, f"agent {declared.profile.name}")
+    for res in broker:
+        if res.type == "kubernetes_role_v1":
+            c.expect(_rule_tuples(blocks(res.body, "rule")) == BROKER_RULES and _namespace_of(res) == declared.namespace,
+                     "INV_BROKER", "the broker may only create, get and delete sandbox claims in the agent's namespace",
+                     res)
+        elif res.type == "kubernetes_role_binding_v1":
+            subjects = blocks(res.body, "subject")
+            ok = wanted is not None and len(subjects) == 1 and subjects[0].get("kind") == "ServiceAccount" \
+                and subjects[0].get("name") == wanted.service_account and subjects[0].get("namespace") == wanted.namespace \
+                and block(res.body, "role_ref").get("name") == "session-broker"
+            c.expect(ok, "INV_BROKER", "the broker binding must name exactly the environment's session broker", res)
+        else:
+            c.expect(False, "INV_BROKER", f"unexpected session-broker resource {res.type}", res)
+
+
 def check_invariants(resources: list[Resource], profiles: list[AgentProfile], env: Environment) -> GateResult:
     """The invariants over the agents stage (other stages have their own gates)."""
     started = time.perf_counter()
@@ -357,7 +383,9 @@ def check_invariants(resources: list[Resource], profiles: list[AgentProfile], en
         c.expect("kubernetes_service_account_v1" in kinds, "INV_SERVICE_ACCOUNT",
                  f"agent {name} has no ServiceAccount", file=f"agent {name}")
         role_namespaces = set()
-        for res in mine:
+        broker = [r for r in mine if _labels(r).get("blueprint.dev/role") == "session-broker"]
+        _check_broker(c, broker, d, env)
+        for res in [r for r in mine if r not in broker]:
             if res.type == "kubernetes_service_account_v1":
                 c.expect(res.body.get("automount_service_account_token") is False, "INV_AUTOMOUNT_OFF",
                          "automount_service_account_token must be false", res)

@@ -15,7 +15,7 @@ from blueprint.emit.terraform import CHECKOV_SKIPS
 from blueprint.gates.consistency import check_consistency
 from blueprint.gates.crd_schema import validate_custom_object
 from blueprint.gates.dockerfile import check_dockerfile_structure, check_dockerfiles
-from blueprint.emit.manifests import derive, is_kubernetes_resource
+from blueprint.emit.manifests import Manifest, derive, is_kubernetes_resource
 from blueprint.gates.fmt import check_fmt
 from blueprint.gates.kubernetes_validate import conversion_findings, run_checkov_kubernetes, validate_manifests
 from blueprint.gates.terraform_runner import run_terraform_gate
@@ -137,6 +137,25 @@ def unexplained_skips(report, profiles: list[AgentProfile]) -> list[Finding]:
     return findings
 
 
+def sandbox_pods(manifests: list[Manifest]) -> list[Manifest]:
+    """Each SandboxTemplate's pod, as a Deployment the API validators and checkov's workload checks
+    understand: the CRD leaves the embedded pod spec open, so it needs the Deployment's gate too."""
+    out = []
+    for m in manifests:
+        if m.kind != "SandboxTemplate":
+            continue
+        meta = m.object.get("metadata", {})
+        pod = (m.object.get("spec") or {}).get("podTemplate") or {}
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        out.append(Manifest({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": f"{meta.get('name')}-sandbox-pod", "namespace": meta.get("namespace"),
+                         "labels": labels},
+            "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": pod},
+        }, m.file, m.address))
+    return out
+
+
 def _kubernetes_validate(manifests, problems, version: str) -> GateResult:
     started = time.perf_counter()
     result = validate_manifests(manifests, version)
@@ -181,6 +200,7 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
                 # The objects the Kubernetes resources create, for the API's own validators.
                 kube = [r for r in resources if r.file.startswith(("agents/", "agents-crd/")) or r.file == "platform/main.tf"]
                 manifests, problems = derive([r for r in kube if is_kubernetes_resource(r)])
+                manifests += sandbox_pods(manifests)
                 kube_jobs = [
                     pool.submit(_kubernetes_validate, manifests, problems, env.cluster.kubernetes_version),
                     pool.submit(run_checkov_kubernetes, manifests, policies_dir=policies_dir()),

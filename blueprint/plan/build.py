@@ -264,6 +264,8 @@ def plan_workload(profile: AgentProfile, env: Environment) -> WorkloadPlan | Non
         callers=callers, entry_module=runtime.entry_module, lock_file=runtime.lock_file,
         base_image=env.runtime.base_image, base_is_placeholder=env.runtime.base_image_is_placeholder,
         health_port=runtime.port,
+        session_broker=((env.runtime.session_broker.namespace, env.runtime.session_broker.service_account)
+                        if runtime.isolation == "per-session" and env.runtime.session_broker else None),
     )
 
 

@@ -110,6 +110,7 @@ class WorkloadPlan:
     base_image: str
     base_is_placeholder: bool
     health_port: int = 8080
+    session_broker: tuple[str, str] | None = None  # (namespace, ServiceAccount), per-session only
 
 
 @dataclass(frozen=True)

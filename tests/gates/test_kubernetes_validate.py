@@ -104,7 +104,7 @@ def test_example_manifests_pass_strict_validation(env: str, kv_bin: str) -> None
     assert result.checks_passed == len(derived) == len(found)
     assert f"--strict for Kubernetes {kv.schema_version(version)}" in result.detail
     custom = [x for x in derived if not x.builtin]
-    assert {x.kind for x in custom} <= {"SecretProviderClass"}
+    assert {x.kind for x in custom} <= {"SecretProviderClass", "SandboxTemplate", "SandboxWarmPool"}
     assert f"{len(custom)} custom objects against blueprint's CRD schemas" in result.detail
 
 
