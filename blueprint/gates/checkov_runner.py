@@ -33,9 +33,10 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from blueprint.errors import ToolError
+from blueprint.gates.tools import posix, tail
 from blueprint.gates.result import Finding, GateResult
 
 GATE = "checkov"
@@ -57,7 +58,6 @@ LOST_CHECK_MARKERS = (
 _STRIPPED_ENV_PREFIXES = ("CKV_", "BC_", "PRISMA_", "CHECKOV_")
 _CONFIG_FILES = (".checkov.yaml", ".checkov.yml")
 _OUTCOMES = {"passed_checks": "passed", "failed_checks": "failed", "skipped_checks": "skipped"}
-_STDERR_TAIL = 4000
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class CheckovReport:
 
     def checks_for(self, address: str, file: str = "") -> set[str]:
         """Ids of the checks that passed or failed `address` (in `file`, when given)."""
-        wanted = _posix(file) if file else ""
+        wanted = posix(file) if file else ""
         return {
             r.check_id
             for r in self.records
@@ -176,10 +176,10 @@ def run_checkov(
     ]
     stdout, stderr, returncode = _run(command, timeout)
     if returncode not in (0, 1):
-        raise ToolError(f"checkov exited with status {returncode}:\n{_tail(stderr)}")
+        raise ToolError(f"checkov exited with status {returncode}:\n{tail(stderr)}")
     for marker in LOST_CHECK_MARKERS:
         if marker in stderr:
-            raise ToolError(f"checkov lost checks ({marker!r} in its log), so its verdict is incomplete:\n{_tail(stderr)}")
+            raise ToolError(f"checkov lost checks ({marker!r} in its log), so its verdict is incomplete:\n{tail(stderr)}")
     report = parse_report(stdout, root, frameworks, stderr)
     findings = [_finding(r) for r in report.failed]
     result = GateResult(
@@ -201,7 +201,7 @@ def parse_report(stdout: str, root: Path, frameworks: Sequence[str], stderr: str
         output = json.loads(stdout)
     except json.JSONDecodeError:
         raise ToolError(
-            f"checkov did not print JSON (stdout starts {stdout[:200]!r}):\n{_tail(stderr)}"
+            f"checkov did not print JSON (stdout starts {stdout[:200]!r}):\n{tail(stderr)}"
         ) from None
     parts = output if isinstance(output, list) else [output]
     report = CheckovReport(root=Path(root), frameworks=tuple(frameworks))
@@ -215,7 +215,7 @@ def parse_report(stdout: str, root: Path, frameworks: Sequence[str], stderr: str
         parse_errors = results.get("parsing_errors") or []
         if summary.get("parsing_errors") or parse_errors:
             files = ", ".join(_relative(str(f), root) for f in parse_errors) or "(files not named)"
-            raise ToolError(f"checkov could not parse {files}:\n{_tail(stderr)}")
+            raise ToolError(f"checkov could not parse {files}:\n{tail(stderr)}")
         report.resource_count += int(summary.get("resource_count") or 0)
         report.checkov_version = report.checkov_version or str(summary.get("checkov_version") or "")
         framework = str(part.get("check_type") or "")
@@ -247,7 +247,7 @@ def coverage_findings(report: CheckovReport, emitted_resources: Iterable[tuple[s
     inspected_anywhere = {address for _, address in inspected}
     by_type: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for rtype, address, file in emitted_resources:
-        by_type[rtype].append((address, _posix(file) if file else ""))
+        by_type[rtype].append((address, posix(file) if file else ""))
     findings: list[Finding] = []
     for rtype in sorted(by_type):
         resources = sorted(set(by_type[rtype]), key=lambda item: (item[1], item[0]))
@@ -329,7 +329,7 @@ def _run(command: list[str], timeout: int) -> tuple[str, str, int]:
         except subprocess.TimeoutExpired:
             _kill_group(process)
             _, stderr = process.communicate()
-            raise ToolError(f"checkov did not finish within {timeout} s:\n{_tail(stderr)}") from None
+            raise ToolError(f"checkov did not finish within {timeout} s:\n{tail(stderr)}") from None
         except BaseException:
             _kill_group(process)
             process.communicate()
@@ -381,16 +381,7 @@ def _relative(path: str, root: Path) -> str:
             return candidate.resolve().relative_to(base).as_posix()
         except ValueError:
             continue
-    return _posix(path.lstrip("/"))
+    return posix(path.lstrip("/"))
 
 
-def _posix(path: str) -> str:
-    return PurePosixPath(str(path).replace(os.sep, "/")).as_posix()
 
-
-def _tail(text: str) -> str:
-    """The end of a tool's stderr, where the error is."""
-    text = (text or "").strip()
-    if not text:
-        return "(no output on stderr)"
-    return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]

@@ -71,6 +71,17 @@ def _statement_conditions(doc: Resource) -> list[tuple[dict[str, Any], list[dict
     return [(s, blocks(s, "condition")) for s in blocks(doc.body, "statement")]
 
 
+def _expect_mount_grant(c: _Checker, mounted: set, declared: set, granted: set, grant: Resource | None,
+                        where: str, label: str) -> None:
+    """What the SecretProviderClass mounts is exactly what the profile declares and the policy grants."""
+    c.expect(mounted == declared, "CONS_MOUNT_DECLARED",
+             f"mounted {sorted(mounted - declared)} not declared; declared {sorted(declared - mounted)} not mounted",
+             None, f"agents-crd/agent_{label}.tf")
+    c.expect(granted == mounted, "CONS_GRANT_EQUALS_MOUNT",
+             f"granted but not mounted {sorted(granted - mounted)}; mounted but not granted {sorted(mounted - granted)}",
+             grant, where)
+
+
 def _check_aws(c: _Checker, idx, profile: AgentProfile, env: Environment, label: str, ns: str,
                sa_res: Resource | None, spc_objects: list[dict[str, Any]]) -> int | None:
     aws = env.secret_backends.aws
@@ -116,14 +127,8 @@ def _check_aws(c: _Checker, idx, profile: AgentProfile, env: Environment, label:
             granted |= set(statement.get("resources", []))
         if "kms:Decrypt" in statement.get("actions", []):
             kms |= set(statement.get("resources", []))
-    mounted = {o.get("objectName") for o in spc_objects}
-    declared = {s.aws.arn for s in profile.secrets if s.aws}
-    c.expect(mounted == declared, "CONS_MOUNT_DECLARED",
-             f"mounted {sorted(mounted - declared)} not declared; declared {sorted(declared - mounted)} not mounted",
-             None, f"agents-crd/agent_{label}.tf")
-    c.expect(granted == mounted, "CONS_GRANT_EQUALS_MOUNT",
-             f"granted but not mounted {sorted(granted - mounted)}; mounted but not granted {sorted(mounted - granted)}",
-             grant, where)
+    _expect_mount_grant(c, {o.get("objectName") for o in spc_objects}, {s.aws.arn for s in profile.secrets if s.aws},
+                        granted, grant, where, label)
     c.expect(kms == {s.aws.kms_key_arn for s in profile.secrets if s.aws and s.aws.kms_key_arn}, "CONS_KMS_DECLARED",
              f"kms:Decrypt is granted on {sorted(kms)}, not exactly the declared keys", grant, where)
     session = role.body.get("max_session_duration") if role else None
@@ -152,14 +157,8 @@ def _check_vault(c: _Checker, idx, profile: AgentProfile, env: Environment, labe
     granted = {path for path, caps in rules}
     c.expect(all(caps.replace(" ", "") == '"read"' for _, caps in rules), "CONS_VAULT_READ_ONLY",
              "the Vault policy may only grant read", policy, where)
-    mounted = {o.get("secretPath") for o in spc_objects}
-    declared = {s.vault.path for s in profile.secrets if s.vault}
-    c.expect(mounted == declared, "CONS_MOUNT_DECLARED",
-             f"mounted {sorted(mounted - declared)} not declared; declared {sorted(declared - mounted)} not mounted",
-             None, f"agents-crd/agent_{label}.tf")
-    c.expect(granted == mounted, "CONS_GRANT_EQUALS_MOUNT",
-             f"granted but not mounted {sorted(granted - mounted)}; mounted but not granted {sorted(mounted - granted)}",
-             policy, where)
+    _expect_mount_grant(c, {o.get("secretPath") for o in spc_objects}, {s.vault.path for s in profile.secrets if s.vault},
+                        granted, policy, where, label)
     ttls = [body.get("token_ttl"), body.get("token_max_ttl")]
     return max(ttls) if all(isinstance(t, int) for t in ttls) else None
 

@@ -30,11 +30,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from blueprint.errors import ToolError
 from blueprint.gates.result import Finding, GateResult
-from blueprint.gates.tools import find_tool, run_tool
+from blueprint.gates.tools import find_tool, posix, run_tool, tail
 
 GATE = "hadolint"
 STRUCTURE_GATE = "dockerfile"
@@ -53,7 +53,6 @@ PINNED_CONFIG = (
 )
 _STRIPPED_ENV_PREFIXES = ("HADOLINT_",)
 _STRIPPED_ENV = ("NO_COLOR", "XDG_CONFIG_HOME")
-_STDERR_TAIL = 4000
 _FILES_PER_PROCESS = 50  # below this, one more process costs more than it saves
 
 
@@ -81,14 +80,14 @@ def check_dockerfiles(root: Path, files: list[str], timeout: int = 120, hadolint
         if (root / rel).is_file():
             present.append(rel)
         else:
-            findings.append(Finding(GATE, "DOCKERFILE_MISSING", "the Dockerfile to lint does not exist", file=_posix(rel)))
+            findings.append(Finding(GATE, "DOCKERFILE_MISSING", "the Dockerfile to lint does not exist", file=posix(rel)))
     # hadolint is single-threaded (~20 ms per file): one process per chunk, chunks in parallel.
     chunks = [present[i::_workers(len(present))] for i in range(_workers(len(present)))]
     with ThreadPoolExecutor(max_workers=max(len(chunks), 1)) as pool:
         for chunk_findings in pool.map(lambda chunk: _lint(binary, root, chunk, timeout), chunks):
             findings.extend(chunk_findings)
     dirty = {f.file for f in findings}
-    clean = sum(1 for rel in files if _posix(rel) not in dirty)
+    clean = sum(1 for rel in files if posix(rel) not in dirty)
     return GateResult(
         GATE,
         checks_passed=clean,
@@ -112,16 +111,16 @@ def _lint(binary: str, root: Path, files: list[str], timeout: int) -> list[Findi
                 *(str(root / rel) for rel in files)]
         completed = run_tool(argv, timeout, cwd=Path(scratch), env=_environment(scratch))
     if completed.returncode not in (0, 1):
-        raise ToolError(f"hadolint exited with status {completed.returncode}:\n{_tail(completed.stderr)}")
+        raise ToolError(f"hadolint exited with status {completed.returncode}:\n{tail(completed.stderr)}")
     try:
         raw = json.loads(completed.stdout)
     except json.JSONDecodeError:
         raise ToolError(f"hadolint did not print JSON (stdout starts {completed.stdout[:200]!r}):\n"
-                        f"{_tail(completed.stderr)}") from None
+                        f"{tail(completed.stderr)}") from None
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         raise ToolError(f"hadolint printed unexpected JSON: {completed.stdout[:200]}")
     if completed.returncode == 1 and not raw:
-        raise ToolError(f"hadolint failed without reporting a finding:\n{_tail(completed.stderr)}")
+        raise ToolError(f"hadolint failed without reporting a finding:\n{tail(completed.stderr)}")
     return [_finding(item, root) for item in raw]
 
 
@@ -288,9 +287,9 @@ def check_dockerfile_structure(root: Path, files: list[str]) -> GateResult:
         path = root / rel
         if not path.is_file():
             findings.append(Finding(STRUCTURE_GATE, "DOCKERFILE_MISSING", "the Dockerfile to check does not exist",
-                                    file=_posix(rel)))
+                                    file=posix(rel)))
             continue
-        findings.extend(structure_findings(path.read_text(encoding="utf-8"), _posix(rel)))
+        findings.extend(structure_findings(path.read_text(encoding="utf-8"), posix(rel)))
     total = len(files) * len(STRUCTURE_CHECKS)
     return GateResult(
         STRUCTURE_GATE,
@@ -329,15 +328,7 @@ def _relative(path: str, root: Path) -> str:
     try:
         return Path(path).resolve().relative_to(root).as_posix()
     except ValueError:
-        return _posix(path)
+        return posix(path)
 
 
-def _posix(path: str) -> str:
-    return PurePosixPath(str(path).replace(os.sep, "/")).as_posix()
 
-
-def _tail(text: str) -> str:
-    text = (text or "").strip()
-    if not text:
-        return "(no output on stderr)"
-    return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]

@@ -41,7 +41,7 @@ from blueprint.gates import hcl_reader
 from blueprint.gates.checkov_runner import CheckovReport, CheckRecord, run_checkov
 from blueprint.gates.crd_schema import SCHEMA_FILES, supported_kinds, validate_custom_object
 from blueprint.gates.result import Finding, GateResult
-from blueprint.gates.tools import find_tool, run_tool
+from blueprint.gates.tools import find_tool, run_tool, tail
 
 GATE = "kubernetes-validate"
 CHECKOV_GATE = "checkov-kubernetes"
@@ -204,7 +204,7 @@ def parse_output(
         elif entries:  # a message that spans lines
             entries[-1][1] += "\n" + line
         elif line.strip():
-            raise ToolError(f"kubernetes-validate printed an unexpected line: {line[:200]!r}\n{_tail(stderr)}")
+            raise ToolError(f"kubernetes-validate printed an unexpected line: {line[:200]!r}\n{tail(stderr)}")
     for level, text in entries:
         if level == "FATAL":
             raise ToolError(f"kubernetes-validate cannot validate for Kubernetes {version}: {text}")
@@ -240,25 +240,20 @@ def parse_output(
     if missing:
         raise ToolError(
             f"kubernetes-validate (exit {returncode}) gave no verdict for {len(missing)} of {len(written)} objects "
-            f"({', '.join(written[m].ref for m in missing[:5])}{' ...' if len(missing) > 5 else ''}):\n{_tail(stderr)}")
+            f"({', '.join(written[m].ref for m in missing[:5])}{' ...' if len(missing) > 5 else ''}):\n{tail(stderr)}")
     if returncode != expected_rc:
         raise ToolError(f"kubernetes-validate exited with status {returncode} although its verdicts "
-                        f"say {expected_rc}:\n{_tail(stderr)}")
+                        f"say {expected_rc}:\n{tail(stderr)}")
     return findings, passed
 
 
 def _tool_version(tool: str, timeout: int) -> str:
     completed = run_tool([tool, "--version"], min(timeout, 60))
     if completed.returncode != 0:
-        raise ToolError(f"`{tool} --version` failed (exit {completed.returncode}):\n{_tail(completed.stderr)}")
+        raise ToolError(f"`{tool} --version` failed (exit {completed.returncode}):\n{tail(completed.stderr)}")
     return completed.stdout.strip()
 
 
-def _tail(text: str, limit: int = 4000) -> str:
-    text = (text or "").strip()
-    if not text:
-        return "(no output on stderr)"
-    return text if len(text) <= limit else "..." + text[-limit:]
 
 
 # ------------------------------------------------------------------------------------ checkov

@@ -53,7 +53,7 @@ from pathlib import Path, PurePosixPath
 
 from blueprint.errors import BlueprintError, ToolError
 from blueprint.gates.result import Finding, GateResult
-from blueprint.gates.tools import terraform
+from blueprint.gates.tools import tail, terraform
 
 try:
     import fcntl
@@ -86,7 +86,6 @@ _AWS_PROVIDER = re.compile(r'^provider\s+"?aws"?\s*\{(.*?)^\}', re.MULTILINE | r
 _ALIAS = re.compile(r'^\s*alias\s*=\s*"([^"]*)"', re.MULTILINE)
 _SNIPPET_CONTEXT = re.compile(r'^(resource|data)\s+"([^"]+)"\s+"([^"]+)"')
 _LOCKED_VERSION = re.compile(r'provider\s+"([^"]+)"\s*\{\s*version\s*=\s*"([^"]+)"')
-_STDERR_TAIL = 4000
 _THREAD_LOCK = threading.Lock()
 
 
@@ -407,7 +406,7 @@ class _Workspace:
         crashed = any(marker in proc.stderr for marker in CRASH_MARKERS)
         if failed or crashed or proc.returncode not in (0, 1):
             what = "crashed" if crashed else "failed" if failed else "ended unexpectedly"
-            text = "\n".join(t for t in (_diagnostics_text(failed), _tail(proc.stderr)) if t)
+            text = "\n".join(t for t in (_diagnostics_text(failed), _tail_quiet(proc.stderr)) if t)
             raise ToolError(f"terraform {step} {what} (exit {proc.returncode}):\n{text}".rstrip())
 
     def _finding(self, check_id: str, diagnostic: dict) -> Finding:
@@ -438,7 +437,7 @@ class _Workspace:
                 for source, version in _LOCKED_VERSION.findall(lock.read_text())]
 
     def _init_failure(self, errors: list[dict], proc: subprocess.CompletedProcess) -> str:
-        text = _diagnostics_text(errors) or _tail(proc.stderr) or _tail(proc.stdout)
+        text = _diagnostics_text(errors) or _tail_quiet(proc.stderr) or _tail_quiet(proc.stdout)
         if self.mirror is None:
             return f"terraform init could not install the providers from the registry:\n{text}"
         held = ", ".join(mirror_contents(self.mirror)) or "nothing"
@@ -448,7 +447,7 @@ class _Workspace:
                 f"or set {MIRROR_ENV}=none to install from the registry")
 
     def _failure(self, what: str, proc: subprocess.CompletedProcess) -> str:
-        return f"terraform {what} (exit {proc.returncode}):\n{_tail(proc.stderr) or _tail(proc.stdout)}".rstrip()
+        return f"terraform {what} (exit {proc.returncode}):\n{_tail_quiet(proc.stderr) or _tail_quiet(proc.stdout)}".rstrip()
 
 
 @contextmanager
@@ -574,7 +573,7 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float, step: 
     except subprocess.TimeoutExpired:
         _kill_group(process)
         _, stderr = process.communicate()
-        raise ToolError(f"terraform {step} did not finish within the gate's {budget} s:\n{_tail(stderr)}".rstrip()) from None
+        raise ToolError(f"terraform {step} did not finish within the gate's {budget} s:\n{_tail_quiet(stderr)}".rstrip()) from None
     except BaseException:
         _kill_group(process)
         process.communicate()
@@ -626,6 +625,7 @@ def _finding_text(finding: Finding) -> str:
     return f"{where}{finding.message}"
 
 
-def _tail(text: str) -> str:
-    text = (text or "").strip()
-    return text if len(text) <= _STDERR_TAIL else "..." + text[-_STDERR_TAIL:]
+
+
+def _tail_quiet(text: str) -> str:
+    return tail(text, empty="")

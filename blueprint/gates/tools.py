@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from blueprint.errors import ToolError
 
@@ -41,3 +41,19 @@ def run_tool(argv: list[str], timeout: int, cwd: Path | None = None, env: dict[s
 def terraform() -> str:
     return find_tool("terraform", "BLUEPRINT_TERRAFORM",
                      "install Terraform >= 1.6 (https://developer.hashicorp.com/terraform/install)")
+
+
+STDERR_TAIL = 4000
+
+
+def tail(text: str | None, limit: int = STDERR_TAIL, empty: str = "(no output on stderr)") -> str:
+    """The end of a tool's output, where its error is."""
+    text = (text or "").strip()
+    if not text:
+        return empty
+    return text if len(text) <= limit else "..." + text[-limit:]
+
+
+def posix(path: str) -> str:
+    """A path with forward slashes, as reports show it on every platform."""
+    return PurePosixPath(str(path).replace(os.sep, "/")).as_posix()

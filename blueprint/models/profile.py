@@ -16,7 +16,6 @@ from blueprint.models.types import (
     LabelKey,
     LabelValue,
     MountPath,
-    Port,
     PythonModule,
     RelativePath,
     ToolName,
