@@ -165,6 +165,9 @@ def widening(profile: AgentProfile, base: AgentProfile | None) -> tuple[str, ...
         ("memory limit", memory_bytes(str(res.limits.memory)), memory_bytes(str(b.limits.memory)), format_memory),
         ("gpu limit", res.limits.gpu, b.limits.gpu, str),
         ("max pods", res.max_pods, b.max_pods, str),
+        ("warm sandboxes", profile.runtime.warm_pool if profile.runtime else 0,
+         base.runtime.warm_pool if base.runtime else 0, str),
+        ("replicas", profile.runtime.replicas if profile.runtime else 0, base.runtime.replicas if base.runtime else 0, str),
     )
     for what, now, before, fmt in caps:
         if now > before:
