@@ -75,3 +75,15 @@ def test_callers_without_a_workload(envs: Path) -> None:
     assert problems(envs, "prod", InputError) == [
         "_shared/research.yaml:15:1: callers: callers need a workload to call: add 'runtime' or remove 'callers'"
     ]
+
+
+def test_entry_module_and_lock_file_grammar(envs: Path) -> None:
+    edit(envs / "_shared/research.yaml", "entryModule: agent.research.main", "entryModule: agent.class.main")
+    assert problems(envs, "prod", InputError) == [
+        "_shared/research.yaml:19:16: runtime.entryModule: a Python keyword cannot be part of a module name"
+    ]
+    edit(envs / "_shared/research.yaml", "entryModule: agent.class.main", "entryModule: agent.research.main")
+    edit(envs / "_shared/research.yaml", "lockFile: requirements.lock", "lockFile: deps/.hidden.lock")
+    assert problems(envs, "prod", InputError) == [
+        "_shared/research.yaml:20:13: runtime.lockFile: hidden path segments (starting with '.') are not allowed"
+    ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
-from blueprint.emit.dockerfile import DockerfileSpec, render_dockerfile
+from blueprint.emit.dockerfile import DockerfileSpec, DockerfileSpecError, render_dockerfile
+from blueprint.errors import InputError, Location, Problem
 from blueprint.emit.hcl import DIRECTIVE, Block, Ref, render_block, render_file
 from blueprint.emit.identity import aws_blocks, spc_block, vault_blocks
 from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan, Peer, RolePlan
@@ -341,7 +342,11 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
                                   uid=w.run_as_user, gid=w.run_as_user, entry_module=w.entry_module,
                                   lock_file=w.lock_file, port=w.port, health_path=w.health_path)
             # checkov only scans files named *.Dockerfile / Dockerfile*.
-            dockerfiles[f"docker/{agent.name}.Dockerfile"] = render_dockerfile(spec)
+            try:
+                dockerfiles[f"docker/{agent.name}.Dockerfile"] = render_dockerfile(spec)
+            except DockerfileSpecError as exc:  # stricter than the profile grammar in a corner
+                raise InputError([Problem(Location(agent.source_file, path=f"runtime.{field}"), message)
+                                  for field, message in exc.problems]) from None
 
     files: dict[str, str] = {}
     for stage, agent_files in per_stage.items():

@@ -161,14 +161,25 @@ ImageRef = Annotated[
     StringConstraints(pattern=IMAGE_PATTERN, max_length=512),
     Field(description="an image reference, registry/repository[:tag]@sha256:<64 hex digest>"),
 ]
+def _no_keywords(value: str) -> str:
+    import keyword
+
+    if any(keyword.iskeyword(part) for part in value.split(".")):
+        raise ValueError("a Python keyword cannot be part of a module name")
+    return value
+
+
 PythonModule = Annotated[
     str,
+    AfterValidator(_no_keywords),
     StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", max_length=200),
     Field(description="a dotted Python module name, e.g. agent.main"),
 ]
 def _no_parent(value: str) -> str:
     if ".." in value.split("/"):
         raise ValueError("'..' is not allowed in a path")
+    if any(part.startswith(".") for part in value.split("/") if part):
+        raise ValueError("hidden path segments (starting with '.') are not allowed")
     return value
 
 
