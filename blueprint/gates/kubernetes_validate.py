@@ -259,6 +259,22 @@ def _tool_version(tool: str, timeout: int) -> str:
 # ------------------------------------------------------------------------------------ checkov
 
 
+CHECKOV_BATCH = 300  # objects per checkov run: its kubernetes graph grows faster than linearly
+
+
+def _batches(manifests: Sequence[Manifest]) -> list[list[Manifest]]:
+    """Whole namespaces per batch, so every check still sees an agent's objects together."""
+    by_namespace: dict[str, list[Manifest]] = {}
+    for m in manifests:
+        by_namespace.setdefault(str((m.object.get("metadata") or {}).get("namespace") or ""), []).append(m)
+    batches: list[list[Manifest]] = [[]]
+    for group in by_namespace.values():
+        if batches[-1] and len(batches[-1]) + len(group) > CHECKOV_BATCH:
+            batches.append([])
+        batches[-1].extend(group)
+    return [b for b in batches if b]
+
+
 def run_checkov_kubernetes(
     manifests: Sequence[Manifest],
     *,
@@ -267,20 +283,32 @@ def run_checkov_kubernetes(
     timeout: int = 600,
 ) -> tuple[GateResult, CheckovReport]:
     """checkov's kubernetes framework (and any kubernetes checks in our pack) over the derived
-    objects, one file per object. Findings name the object and its Terraform source; the report's
-    records keep checkov's own file and resource (`Kind.namespace.name`)."""
+    objects, one file per object, in batches of whole namespaces. Findings name the object and its
+    Terraform source; the report's records keep checkov's own file and resource (`Kind.namespace.name`)."""
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="blueprint-checkov-k8s-") as scratch:
-        folder = Path(scratch)
-        written = write_manifests(manifests, folder)
-        result, report = run_checkov(folder, frameworks=("kubernetes",), policies_dir=policies_dir,
-                                     checkov=checkov, timeout=timeout)
-    findings = [_checkov_finding(record, written) for record in report.failed]
-    return GateResult(
-        CHECKOV_GATE, checks_passed=result.checks_passed, findings=findings,
-        seconds=time.perf_counter() - started,
-        detail=result.detail.replace("(kubernetes)", f"(kubernetes, {len(written)} derived objects)"),
-    ), report
+    findings: list[Finding] = []
+    passed = 0
+    reports: list[CheckovReport] = []
+    details: list[str] = []
+    for batch in _batches(manifests) or [[]]:
+        with tempfile.TemporaryDirectory(prefix="blueprint-checkov-k8s-") as scratch:
+            folder = Path(scratch)
+            written = write_manifests(batch, folder)
+            result, report = run_checkov(folder, frameworks=("kubernetes",), policies_dir=policies_dir,
+                                         checkov=checkov, timeout=timeout)
+        findings += [_checkov_finding(record, written) for record in report.failed]
+        passed += result.checks_passed
+        reports.append(report)
+        details.append(result.detail)
+    report = reports[0]
+    for extra in reports[1:]:
+        report.records.extend(extra.records)
+    detail = details[0].replace("(kubernetes)", f"(kubernetes, {len(manifests)} derived objects)")
+    if len(details) > 1:
+        detail = (f"{details[0].split(' (')[0]} (kubernetes, {len(manifests)} derived objects in {len(details)} "
+                  f"batches of whole namespaces): {passed} passed, {len(findings)} failed")
+    return GateResult(CHECKOV_GATE, checks_passed=passed, findings=findings,
+                      seconds=time.perf_counter() - started, detail=detail), report
 
 
 def _checkov_finding(record: CheckRecord, written: dict[str, Manifest]) -> Finding:
