@@ -17,7 +17,6 @@ import ast
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -88,18 +87,12 @@ def fixture_resources(check_id: str) -> tuple[set[str], set[str]]:
 
 
 def _checkov_binary() -> str:
-    configured = os.environ.get("BLUEPRINT_CHECKOV", "")
-    found = shutil.which(configured) if configured else None
-    if found:
-        return found
-    reason = (
-        f"BLUEPRINT_CHECKOV={configured!r} is not an executable checkov"
-        if configured
-        else "BLUEPRINT_CHECKOV is not set"
-    ) + " (run `make .venv-checkov` and export BLUEPRINT_CHECKOV=.venv-checkov/bin/checkov)"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    """The same lookup as every other checkov test (conftest.require_tool): BLUEPRINT_CHECKOV, else
+    the project's .venv-checkov; missing fails under CI=true and skips locally."""
+    from conftest import REPO, require_tool
+
+    return require_tool(os.environ.get("BLUEPRINT_CHECKOV") or str(REPO / ".venv-checkov" / "bin" / "checkov"),
+                        "checkov")
 
 
 @pytest.fixture(scope="session")
