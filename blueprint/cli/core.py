@@ -1,56 +1,29 @@
-"""The command line: a thin adapter over pipeline. The only module that prints or exits.
-
-Exit codes: 0 ok; 1 a gate failed or least privilege refused the input; 2 the input is invalid;
-3 a required tool is missing or broken.
-"""
+"""validate, render and check: the pipeline's own commands."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from blueprint import __version__, pipeline, writer
+from blueprint import pipeline, writer
+from blueprint.cli.common import add_env_args, emit
 from blueprint.emit.terraform import stages
-from blueprint.errors import BlueprintError
-from blueprint.report import agent_data, error_data, gates_text, plan_text
+from blueprint.report import agent_data, gates_text, plan_text
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="blueprint",
-        description="Turn per-agent permission profiles into gated, least-privilege Terraform.",
-    )
-    parser.add_argument("--version", action="version", version=f"blueprint {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    def common(p: argparse.ArgumentParser, formats: tuple[str, ...] = ("table", "json")) -> None:
-        p.add_argument("--env", required=True, help="environment name (a folder under --environments)")
-        p.add_argument("--environments", type=Path, default=Path("environments"),
-                       help="folder holding <env>/environment.yaml and <env>/agents/ (default: environments)")
-        p.add_argument("--format", choices=formats, default="table",
-                       help="output format" + ("; 'manifests' writes the Kubernetes objects as YAML for GitOps"
-                                               if "manifests" in formats else ""))
-
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("validate", help="validate an environment's inputs (nothing is written)")
-    common(p)
+    add_env_args(p)
+    p.set_defaults(func=cmd_validate)
     p = sub.add_parser("render", help="write the environment's Terraform without gating it")
-    common(p, ("table", "json", "manifests"))
+    add_env_args(p, ("table", "json", "manifests"))
     p.add_argument("--out", type=Path, help="output folder (default: build/<env>)")
+    p.set_defaults(func=cmd_render)
     p = sub.add_parser("check", help="render into a scratch folder, run every gate, and write only if all pass")
-    common(p)
+    add_env_args(p)
     p.add_argument("--out", type=Path, help="output folder (default: build/<env>)")
-    return parser
-
-
-def _emit(fmt: str, lines: list[str], data: dict[str, Any]) -> None:
-    if fmt == "json":
-        print(json.dumps(data, indent=2, sort_keys=True))
-    else:
-        print("\n".join(lines))
+    p.set_defaults(func=cmd_check)
 
 
 def _apply_order(files: dict[str, str], out: Path) -> list[str]:
@@ -76,7 +49,7 @@ def _write_data(result: writer.WriteResult, removals: list[pipeline.Removal]) ->
 def cmd_validate(args: argparse.Namespace) -> int:
     render = pipeline.render(args.environments, args.env)
     data = {"ok": True, "environment": args.env, "agents": [agent_data(a) for a in render.plan.agents]}
-    _emit(args.format, [f"{args.env}: {len(render.plan.agents)} profiles valid; nothing refused."] + [""] + plan_text(render.plan), data)
+    emit(args.format, [f"{args.env}: {len(render.plan.agents)} profiles valid; nothing refused."] + [""] + plan_text(render.plan), data)
     return 0
 
 
@@ -96,7 +69,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         "Not gated: run `blueprint check` before applying."]
     data = {"ok": True, "environment": args.env, "gated": False, "out": str(out), "stages": stages(render.files),
             "agents": [agent_data(a) for a in render.plan.agents], **_write_data(result, removals)}
-    _emit(args.format, lines, data)
+    emit(args.format, lines, data)
     return 0
 
 
@@ -125,40 +98,5 @@ def cmd_check(args: argparse.Namespace) -> int:
             "agents": [agent_data(a) for a in render.plan.agents],
             "gates": [g.as_dict() for g in gates],
             **(_write_data(result, removals) if ok else {"written": [], "unchanged": [], "removed": []})}
-    _emit(args.format, lines, data)
+    emit(args.format, lines, data)
     return 0 if ok else 1
-
-
-COMMANDS = {"validate": cmd_validate, "render": cmd_render, "check": cmd_check}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except BlueprintError as error:
-        if args.format == "json":
-            print(json.dumps(error_data(error), indent=2, sort_keys=True))
-        else:
-            label = {2: "invalid input", 1: "refused", 3: "tool error"}.get(error.exit_code, "error")
-            print(f"blueprint: {label}:", file=sys.stderr)
-            for line in error.text.splitlines():
-                print(f"  {line}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        return 130
-
-
-def run() -> None:
-    try:
-        code = main()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away (`blueprint ... | head`): not an error worth a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = 141
-    sys.exit(code)
-
-
-if __name__ == "__main__":
-    run()

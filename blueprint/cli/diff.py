@@ -1,0 +1,9 @@
+"""Placeholder: filled in by the diff work (issue 5). Registers no command yet."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add this module's subcommands to the parser."""
