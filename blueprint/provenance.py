@@ -5,19 +5,20 @@ emitted layout says which agent a file belongs to (`<stage>/agent_<label>.tf`,
 `docker/<agent>.Dockerfile`); the resource type, its name suffix and the check say which part of
 the profile (or of environment.yaml) produced it. Reviewers fix inputs, not generated files, so a
 finding always gets an input line: at worst the top of the agent's profile (or the environment).
-Pure functions: nothing here prints, reads or writes files.
+Pure functions: nothing here prints, reads or writes files (paths are shown relative to the
+working directory, as the loader shows them).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from blueprint.errors import Location
 from blueprint.gates.result import Finding
-from blueprint.loader import LoadedEnvironment, LoadedProfile, Path_, SourceMap
+from blueprint.loader import LoadedEnvironment, LoadedProfile, Path_, SourceMap, display_path
 
 _AGENT_FILE = re.compile(r"^[a-z-]+/agent_([a-z0-9_]+)\.tf$")
 _DOCKERFILE = re.compile(r"^docker/([a-z0-9-]+)\.Dockerfile$")
@@ -254,7 +255,7 @@ def trace(findings: list[Finding], loaded: LoadedEnvironment, files: Mapping[str
     out = []
     for finding in findings:
         lp = owning_profile(finding, loaded)
-        generated = str(PurePosixPath(out_dir) / finding.file) if finding.file else ""
+        generated = display_path(Path(out_dir) / finding.file) if finding.file else ""
         out.append(Traced(finding, origin(finding, loaded, files), lp.profile.name if lp else None,
                           generated, generated_line(finding, files)))
     return out

@@ -88,6 +88,15 @@ def _write_tree(out_dir: Path, files: dict[str, str]) -> WriteResult:
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
 
 
+def write_file(path: Path, text: str) -> None:
+    """Write one standalone file (a report) atomically; no manifest, so nothing else is removed."""
+    try:
+        _atomic_write(path, text)
+    except OSError as exc:
+        raise InputError([Problem(Location(str(path)), f"cannot write this file: {exc.strerror or exc}; "
+                                  "choose another path")]) from None
+
+
 def scratch_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="blueprint-"))
 

@@ -9,6 +9,7 @@ from typing import Any
 from blueprint import pipeline, writer
 from blueprint.cli.common import add_env_args, emit
 from blueprint.emit.terraform import stages
+from blueprint.errors import BlueprintError
 from blueprint.report import agent_data, gates_text, plan_text
 
 
@@ -23,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check", help="render into a scratch folder, run every gate, and write only if all pass")
     add_env_args(p)
     p.add_argument("--out", type=Path, help="output folder (default: build/<env>)")
+    p.add_argument("--sarif", type=Path, metavar="PATH",
+                   help="also write the outcome as SARIF 2.1.0 (code scanning), whatever it is")
+    p.add_argument("--junit", type=Path, metavar="PATH",
+                   help="also write the outcome as JUnit XML (CI test reports), whatever it is")
     p.set_defaults(func=cmd_check)
 
 
@@ -73,30 +78,75 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    render = pipeline.render(args.environments, args.env)
-    from blueprint.gates.run import run_gates  # imported here: validate/render need no gate tools
+REPORT_NAMES = {"sarif": "SARIF", "junit": "JUnit XML"}
 
-    out = args.out or Path("build") / args.env
-    scratch = writer.write_scratch(render.files)
+
+def _write_reports(args: argparse.Namespace, render: pipeline.Render | None, gates: list,
+                   error: BlueprintError | None, exit_code: int) -> dict[str, str]:
+    """Write the --sarif/--junit reports of this check's outcome, whatever it is; return their paths.
+
+    With an error already on its way, a report that cannot be written joins that error, so
+    neither is lost.
+    """
+    if not (args.sarif or args.junit):
+        return {}
+    from blueprint.junit import junit_xml
+    from blueprint.provenance import trace
+    from blueprint.sarif import sarif_log, sarif_text
+
+    out = str(args.out or Path("build") / args.env)
+    traced = [trace(g.findings, render.loaded, render.files, out) if render else [] for g in gates]
+    written: dict[str, str] = {}
     try:
-        profiles = [lp.profile for lp in render.loaded.profiles]
-        gates = run_gates(scratch, profiles, render.loaded.environment)
-        ok = all(g.ok for g in gates)
-        result = removals = None
-        if ok:
-            result, removals = pipeline.promote(scratch, render.files, out)
-    finally:
-        writer.remove_scratch(scratch)
+        if args.sarif:
+            log = sarif_log([t for items in traced for t in items], gates, error, exit_code)
+            writer.write_file(args.sarif, sarif_text(log))
+            written["sarif"] = str(args.sarif)
+        if args.junit:
+            writer.write_file(args.junit, junit_xml(args.env, gates, traced, error))
+            written["junit"] = str(args.junit)
+    except BlueprintError as write_error:
+        if error is None:
+            raise
+        joined = error.problems + write_error.problems if error.problems else f"{error.text}\n{write_error.text}"
+        raise type(error)(joined) from None
+    return written
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    render = None
+    gates: list = []
+    try:
+        render = pipeline.render(args.environments, args.env)
+        from blueprint.gates.run import run_gates  # imported here: validate/render need no gate tools
+
+        out = args.out or Path("build") / args.env
+        scratch = writer.write_scratch(render.files)
+        try:
+            profiles = [lp.profile for lp in render.loaded.profiles]
+            gates = run_gates(scratch, profiles, render.loaded.environment)
+            ok = all(g.ok for g in gates)
+            result = removals = None
+            if ok:
+                result, removals = pipeline.promote(scratch, render.files, out)
+        finally:
+            writer.remove_scratch(scratch)
+    except BlueprintError as error:  # refused (1), invalid input (2), tool (3): reported, then re-raised
+        _write_reports(args, render, gates, error, error.exit_code)
+        raise
+    reports = _write_reports(args, render, gates, None, 0 if ok else 1)
     lines = plan_text(render.plan) + gates_text(gates) + [""]
     if ok:
         lines += _write_summary(result, removals, out) + _apply_order(render.files, out) + [
             f"PASS: {args.env} is ready for terraform apply."]
     else:
         lines += [f"FAIL: gates failed; nothing was written to {out}/."]
+    lines += [f"Wrote the {REPORT_NAMES[kind]} report to {path}." for kind, path in reports.items()]
     data = {"ok": ok, "environment": args.env, "gated": True, "out": str(out), "stages": stages(render.files),
             "agents": [agent_data(a) for a in render.plan.agents],
             "gates": [g.as_dict() for g in gates],
             **(_write_data(result, removals) if ok else {"written": [], "unchanged": [], "removed": []})}
+    if reports:
+        data["reports"] = reports
     emit(args.format, lines, data)
     return 0 if ok else 1
