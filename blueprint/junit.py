@@ -80,10 +80,11 @@ def _gate_suite(gate: GateResult, traced: list[Traced], env: str) -> ET.Element:
 
 def _problem_case(suite: ET.Element, problem: Problem, env: str, element: str) -> None:
     loc = problem.location
-    name = f"{loc.path or loc.file}" + (f" ({loc.file}:{loc.line})" if loc.line else "")
+    # A test case needs a name: the field, else the file, else (a tool error) the message itself.
+    name = (loc.path or loc.file or problem.message.splitlines()[0][:120]) + (f" ({loc.file}:{loc.line})" if loc.line else "")
     case = _case(suite, name, env, 0.0, loc.file if not loc.file.startswith("<") else "", loc.line)
     node = ET.SubElement(case, element, message=problem.message, type=suite.get("name", ""))
-    node.text = str(problem)
+    node.text = str(problem) if loc.file else problem.message
 
 
 def _error_suite(error: BlueprintError, env: str) -> ET.Element:
