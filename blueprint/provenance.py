@@ -23,15 +23,18 @@ from blueprint.loader import LoadedEnvironment, LoadedProfile, Path_, SourceMap,
 _AGENT_FILE = re.compile(r"^[a-z-]+/agent_([a-z0-9_]+)\.tf$")
 _DOCKERFILE = re.compile(r"^docker/([a-z0-9-]+)\.Dockerfile$")
 
-# Words in a workload finding that say which profile field it is about (checked in this order).
-_WORKLOAD_HINTS: tuple[tuple[tuple[str, ...], Path_], ...] = (
-    (("probe", "health"), ("runtime", "healthPath")),
-    (("image", "digest"), ("runtime", "image")),
-    (("/tmp", "emptydir", "empty_dir"), ("runtime", "tmpSizeLimit")),
-    (("prestop", "pre_stop", "lifecycle", "grace"), ("runtime", "preStop")),
-    (("replica",), ("runtime", "replicas")),
-    (("cpu", "memory", "requests", "limits", "resource"), ("resources",)),
-    (("service account", "serviceaccount", "token"), ("kubernetes",)),
+# Words in a workload finding that say which field it is about, checked in this order
+# (E: environment.yaml, P: the profile).
+_WORKLOAD_HINTS: tuple[tuple[tuple[str, ...], str, Path_], ...] = (
+    (("probe", "health"), "P", ("runtime", "healthPath")),
+    (("image", "digest"), "P", ("runtime", "image")),
+    (("/tmp", "emptydir", "empty_dir"), "P", ("runtime", "tmpSizeLimit")),
+    (("prestop", "pre_stop", "lifecycle", "grace"), "P", ("runtime", "preStop")),
+    (("replica",), "P", ("runtime", "replicas")),
+    (("uid", "non-root", "nonroot", "as root", "runasuser", "run_as_user"), "E", ("runtime", "runAsUser")),
+    (("runtimeclass", "runtime_class"), "E", ("runtime", "runtimeClassName")),
+    (("cpu", "memory", "requests", "limits", "resource"), "P", ("resources",)),
+    (("service account", "serviceaccount", "token"), "P", ("kubernetes",)),
 )
 # Which input field each Dockerfile instruction comes from (E: environment.yaml, P: the profile).
 _DOCKERFILE_FIELDS: dict[str, tuple[str, Path_]] = {
@@ -138,9 +141,13 @@ def _role_rule(lp: LoadedProfile, suffix: str) -> tuple[Path_, ...]:
     return ()
 
 
-def _workload_field(message: str) -> tuple[Path_, ...]:
+def _workload_field(message: str) -> tuple[str, tuple[Path_, ...]]:
+    """('P' or 'E', candidates) for a finding on the agent's pod spec."""
     lowered = message.lower()
-    return tuple(path for words, path in _WORKLOAD_HINTS if any(w in lowered for w in words))[:1]
+    for words, side, path in _WORKLOAD_HINTS:
+        if any(w in lowered for w in words):
+            return side, (path,)
+    return "P", ()
 
 
 def _dockerfile_instruction(text: str, line: int | None) -> str:
@@ -188,17 +195,18 @@ def _profile_candidates(finding: Finding, lp: LoadedProfile, loaded: LoadedEnvir
         return "P", _egress_entry(lp, loaded, message) + (("egress",),)
     if rtype in ("kubernetes_resource_quota_v1", "kubernetes_limit_range_v1"):
         return "P", (("resources",),)
-    if rtype in ("kubernetes_deployment_v1", "kubernetes_config_map_v1"):
-        return "P", _workload_field(message) + (("runtime",),)
+    if rtype in ("kubernetes_deployment_v1", "kubernetes_config_map_v1") or suffix == "sandbox_template":
+        # The sandbox template carries the same pod spec as a Deployment.
+        side, fields = _workload_field(message)
+        isolation = (("runtime", "isolation"),) if suffix == "sandbox_template" else ()
+        return side, fields + isolation + (("runtime",),)
     if rtype == "kubernetes_service_v1":
         return "P", (("callers",), ("runtime", "port"))
     if rtype == "kubernetes_service_account_v1":
         return "P", (("kubernetes",),)
     if rtype == "kubernetes_manifest":
-        if suffix.startswith("sandbox"):
-            # The template carries the pod spec: a pod finding is about the workload fields.
-            pod = _workload_field(message) if suffix == "sandbox_template" else (("runtime", "warmPool"),)
-            return "P", pod + (("runtime", "isolation"), ("runtime",))
+        if suffix == "sandbox_pool":
+            return "P", (("runtime", "warmPool"), ("runtime", "isolation"))
         return "P", (("secrets",),)
     if rtype.startswith(("aws_", "vault_")) or stage.startswith("identity-"):
         ttl = (("credentialTtl",),) if finding.gate == "credential-lifetime" else ()
