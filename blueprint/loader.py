@@ -478,6 +478,10 @@ def _runtime_problems(loaded: LoadedProfile, environment: Environment) -> list[P
         problems.append(Problem(loaded.source.locate(("runtime", "isolation")),
                                 "per-session isolation needs the environment's runtime.sessionBroker (who creates "
                                 "the sessions)"))
+    elif runtime.isolation == "per-session" and environment.runtime.sandbox_controller is None:
+        problems.append(Problem(loaded.source.locate(("runtime", "isolation")),
+                                "per-session isolation needs the environment's runtime.sandboxController (the "
+                                "agent-sandbox release the platform stage installs, with its checksums)"))
     collector = runtime.tracing.collector
     if runtime.tracing.enabled and collector not in environment.destinations:
         problems.append(Problem(loaded.source.locate(("runtime", "tracing", "collector")),

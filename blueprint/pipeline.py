@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from blueprint.emit.terraform import emit_environment
+from blueprint.emit.terraform import CSI_MODULE, SANDBOX_MODULE, emit_environment
 from blueprint.errors import Problem, RefusedError, ToolError
 from blueprint.loader import LoadedEnvironment, dotted, load_environment
 from blueprint.plan.build import plan_agent, plan_environment
@@ -44,26 +44,25 @@ def refusal_problems(loaded: LoadedEnvironment, judgements: list[Judgement]) -> 
     return problems
 
 
-PLATFORM_MODULE = "secrets-store-csi"
-
-
 def modules_dir() -> Path:
     """Our hand-written Terraform modules: $BLUEPRINT_MODULES, else the repository's modules/."""
     explicit = os.environ.get("BLUEPRINT_MODULES")
     candidates = [Path(explicit)] if explicit else [Path(__file__).resolve().parents[1] / "modules",
                                                     Path.cwd() / "modules"]
     for candidate in candidates:
-        if (candidate / PLATFORM_MODULE / "main.tf").is_file():
+        if (candidate / CSI_MODULE / "main.tf").is_file():
             return candidate
     raise ToolError(f"the Terraform modules were not found (looked in {', '.join(map(str, candidates))}); "
                     "set BLUEPRINT_MODULES to the modules/ folder of the blueprint repository")
 
 
 def module_files(name: str) -> dict[str, str]:
-    """A module's files, to copy next to the root that calls it (the output is self-contained)."""
+    """A module's files and its local submodules, to copy next to the root that calls it (the
+    output is self-contained). Its tests stay behind: they are not part of what is applied."""
     folder = modules_dir() / name
-    return {f"platform/modules/{name}/{p.name}": p.read_text(encoding="utf-8")
-            for p in sorted(folder.iterdir()) if p.suffix in (".tf", ".md")}
+    return {f"platform/modules/{name}/{p.relative_to(folder).as_posix()}": p.read_text(encoding="utf-8")
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in (".tf", ".md")
+            and "tests" not in p.relative_to(folder).parts and ".terraform" not in p.relative_to(folder).parts}
 
 
 def render(environments_root: Path, env: str) -> Render:
@@ -80,8 +79,9 @@ def render(environments_root: Path, env: str) -> Render:
     plan = plan_environment(loaded.environment, loaded.file, agents)
     t2 = time.perf_counter()
     files = emit_environment(plan)
-    if plan.platform is not None:
-        files = dict(sorted({**files, **module_files(PLATFORM_MODULE)}.items()))
+    modules = ([CSI_MODULE] if plan.csi is not None else []) + ([SANDBOX_MODULE] if plan.sandbox_controller else [])
+    if modules:
+        files = dict(sorted({**files, **{k: v for m in modules for k, v in module_files(m).items()}}.items()))
     t3 = time.perf_counter()
     return Render(loaded, plan, files, {"load": t1 - t0, "plan": t2 - t1, "emit": t3 - t2})
 

@@ -99,6 +99,40 @@ def plan_text(plan: EnvironmentPlan) -> list[str]:
     if widening:
         out += ["", "Grants beyond the shared base profile:"]
         out += [f"  {agent}: {w}" for agent, w in widening]
+    platform = platform_data(plan)
+    if platform:
+        out += ["", "Platform add-ons (stage platform):"]
+        if "secrets_store_csi" in platform:
+            csi = platform["secrets_store_csi"]
+            out.append(f"  Secrets Store CSI driver {csi['driver_chart']} in {csi['namespace']}, providers: "
+                       f"{', '.join(csi['providers'])}")
+        if "agent_sandbox" in platform:
+            sc = platform["agent_sandbox"]
+            out.append(f"  agent-sandbox controller {sc['release']} in {sc['namespace']} (assets "
+                       f"{', '.join(sc['assets'])}, verified by sha256), egress: dns, api-server")
+            out += [f"  WARNING: {w}" for w in sc["warnings"]]
+    return out
+
+
+def platform_data(plan: EnvironmentPlan) -> dict[str, Any]:
+    """What the platform stage installs, and what an operator must still replace."""
+    out: dict[str, Any] = {}
+    if plan.csi is not None:
+        out["secrets_store_csi"] = {
+            "namespace": plan.csi.namespace, "driver_chart": plan.csi.driver_chart,
+            "providers": [name for name, chart in (("vault", plan.csi.vault_chart), ("aws", plan.csi.aws_chart))
+                          if chart]}
+    sc = plan.sandbox_controller
+    if sc is not None:
+        warnings = []
+        if sc.checksums_are_placeholders:
+            warnings.append("the agent-sandbox release checksums are example placeholders: the platform apply "
+                            "refuses the release until runtime.sandboxController.assets holds the real sha256 sums")
+        if sc.image_is_placeholder:
+            warnings.append("the agent-sandbox controller image digest is an example placeholder: set "
+                            "runtime.sandboxController.image to the release's digest")
+        out["agent_sandbox"] = {"namespace": sc.namespace, "release": sc.release, "image": sc.image,
+                                "assets": [f for f, _ in sc.assets], "warnings": warnings}
     return out
 
 

@@ -114,7 +114,8 @@ def test_strict_types_no_coercion(envs: Path) -> None:
 
 def test_backend_type_is_checked(envs: Path) -> None:
     edit(envs / "prod/environment.yaml", "type: s3", "type: gcs")
-    assert problems(envs, "prod") == ["prod/environment.yaml:70:9: state.type: unknown type 'gcs'; allowed: 's3', 'local'"]
+    line = (envs / "prod/environment.yaml").read_text().splitlines().index("  type: gcs") + 1
+    assert problems(envs, "prod") == [f"prod/environment.yaml:{line}:9: state.type: unknown type 'gcs'; allowed: 's3', 'local'"]
 
 
 def test_invalid_yaml(envs: Path) -> None:

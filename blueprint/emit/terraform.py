@@ -8,7 +8,7 @@ from blueprint.emit.dockerfile import DockerfileSpec, DockerfileSpecError, rende
 from blueprint.errors import InputError, Location, Problem
 from blueprint.emit.hcl import DIRECTIVE, Block, Ref, render_block, render_file
 from blueprint.emit.identity import aws_blocks, spc_block, vault_blocks
-from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan, Peer, RolePlan
+from blueprint.plan.objects import AgentPlan, EgressRule, EnvironmentPlan, LimitRangePlan, Peer, Quota, RolePlan
 
 TERRAFORM_VERSION = ">= 1.6.0, < 2.0.0"
 # Stage roots in apply order: each is initialised and applied on its own.
@@ -172,18 +172,23 @@ def _network_policies(agent: AgentPlan, ns_ref: str) -> list[Block]:
 
 
 def _quota(agent: AgentPlan, ns_ref: str) -> list[Block]:
-    quota = Block("resource", ("kubernetes_resource_quota_v1", agent.label))
-    _metadata(quota, "agent-quota", agent.namespace, agent.labels)
-    quota.block("spec").attr("hard", dict(agent.quota.hard))
+    return _quota_blocks(agent.label, agent.namespace, agent.labels, agent.quota, agent.limit_range, ns_ref, "agent")
+
+
+def _quota_blocks(label: str, namespace: str, labels, quota_plan: Quota, limit_plan: LimitRangePlan, ns_ref: str,
+                  prefix: str) -> list[Block]:
+    quota = Block("resource", ("kubernetes_resource_quota_v1", label))
+    _metadata(quota, f"{prefix}-quota", namespace, labels)
+    quota.block("spec").attr("hard", dict(quota_plan.hard))
     _depends(quota, ns_ref)
 
-    limits = Block("resource", ("kubernetes_limit_range_v1", agent.label))
-    _metadata(limits, "agent-limits", agent.namespace, agent.labels)
+    limits = Block("resource", ("kubernetes_limit_range_v1", label))
+    _metadata(limits, f"{prefix}-limits", namespace, labels)
     limit = limits.block("spec").block("limit")
     limit.attr("type", "Container")
-    limit.attr("default", dict(agent.limit_range.default))
-    limit.attr("default_request", dict(agent.limit_range.default_request))
-    limit.attr("max", dict(agent.limit_range.max))
+    limit.attr("default", dict(limit_plan.default))
+    limit.attr("default_request", dict(limit_plan.default_request))
+    limit.attr("max", dict(limit_plan.max))
     _depends(limits, ns_ref)
     return [quota, limits]
 
@@ -221,21 +226,22 @@ def _tags(plan: EnvironmentPlan) -> dict[str, str]:
     return {"app.kubernetes.io/managed-by": "blueprint", "blueprint.dev/environment": plan.env}
 
 
-MODULE_SOURCE = "./modules/secrets-store-csi"  # copied next to the root, so the root is self-contained
+CSI_MODULE = "secrets-store-csi"
+SANDBOX_MODULE = "agent-sandbox"
 
 
-def platform_file(plan: EnvironmentPlan) -> str:
-    """The platform root: literal egress policies for the CSI provider pods, then the module,
-    which installs the driver and the providers only once those policies exist."""
-    platform = plan.platform
-    assert platform is not None
+def _csi_blocks(plan: EnvironmentPlan) -> list[Block]:
+    """Literal egress policies for the CSI provider pods, then the module, which installs the
+    driver and the providers only once those policies exist."""
+    csi = plan.csi
+    assert csi is not None
     blocks = []
     refs = []
-    labels = {"app.kubernetes.io/managed-by": "blueprint", "blueprint.dev/environment": plan.env}
-    for egress in platform.egress:
+    labels = _tags(plan)
+    for egress in csi.egress:
         name = f"{egress.provider}_provider_egress"
         policy = Block("resource", ("kubernetes_network_policy_v1", name))
-        _metadata(policy, f"{egress.provider}-csi-provider-egress", platform.namespace, labels)
+        _metadata(policy, f"{egress.provider}-csi-provider-egress", csi.namespace, labels)
         spec = policy.block("spec")
         spec.block("pod_selector").attr("match_labels", dict(egress.pod_labels))
         spec.attr("policy_types", ["Egress"])
@@ -244,23 +250,83 @@ def platform_file(plan: EnvironmentPlan) -> str:
         blocks.append(policy)
         refs.append(Ref(f"kubernetes_network_policy_v1.{name}"))
     module = Block("module", ("secrets_store_csi",))
-    module.attr("source", MODULE_SOURCE)
-    module.attr("namespace", platform.namespace)
-    module.attr("driver", {"chart_version": platform.driver_chart,
-                           "rotation_poll_interval": platform.rotation_poll_interval,
-                           "token_expiration_seconds": platform.token_expiration_seconds})
-    vault = {"enabled": platform.vault_chart is not None}
-    if platform.vault_chart:
-        vault.update(chart_version=platform.vault_chart, address=platform.vault_address,
-                     audience=platform.vault_audience)
+    module.attr("source", f"./modules/{CSI_MODULE}")  # copied next to the root: it is self-contained
+    module.attr("namespace", csi.namespace)
+    module.attr("driver", {"chart_version": csi.driver_chart,
+                           "rotation_poll_interval": csi.rotation_poll_interval,
+                           "token_expiration_seconds": csi.token_expiration_seconds})
+    vault = {"enabled": csi.vault_chart is not None}
+    if csi.vault_chart:
+        vault.update(chart_version=csi.vault_chart, address=csi.vault_address, audience=csi.vault_audience)
     module.attr("vault", vault)
-    aws = {"enabled": platform.aws_chart is not None}
-    if platform.aws_chart:
-        aws.update(chart_version=platform.aws_chart, region=platform.aws_region, identity=platform.aws_identity)
+    aws = {"enabled": csi.aws_chart is not None}
+    if csi.aws_chart:
+        aws.update(chart_version=csi.aws_chart, region=csi.aws_region, identity=csi.aws_identity)
     module.attr("aws", aws)
     module.attr("depends_on", refs)
     blocks.append(module)
-    header = _header(plan.source_file, "Stage platform: Secrets Store CSI driver and providers, provider-pod egress.")
+    return blocks
+
+
+def _sandbox_controller_blocks(plan: EnvironmentPlan) -> list[Block]:
+    """The controller's namespace (Pod Security restricted) and its NetworkPolicy as literal
+    resources the gates read, then the module that fetches, verifies, hardens and applies the
+    pinned release. The module takes both by reference (not depends_on, which would defer reading
+    the release to apply time), so nothing of the release exists before its namespace is fenced."""
+    sc = plan.sandbox_controller
+    assert sc is not None
+    labels = _tags(plan)
+    version = "v" + plan.kubernetes_version
+    ns_labels = dict(labels)
+    for mode in ("audit", "enforce", "warn"):
+        ns_labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
+        ns_labels[f"pod-security.kubernetes.io/{mode}-version"] = version
+    ns = Block("resource", ("kubernetes_namespace_v1", "agent_sandbox_system"))
+    _metadata(ns, sc.namespace, None, ns_labels,
+              [("blueprint.dev/description", f"kubernetes-sigs/agent-sandbox {sc.release} controller")])
+    ns_ref = "kubernetes_namespace_v1.agent_sandbox_system"
+    deny = Block("resource", ("kubernetes_network_policy_v1", "agent_sandbox_system__default_deny"))
+    _metadata(deny, "default-deny", sc.namespace, labels)
+    spec = deny.block("spec")
+    spec.block("pod_selector")
+    spec.attr("policy_types", ["Ingress", "Egress"])
+    _depends(deny, ns_ref)
+    policy = Block("resource", ("kubernetes_network_policy_v1", "agent_sandbox_controller"))
+    _metadata(policy, "agent-sandbox-controller", sc.namespace, labels)
+    spec = policy.block("spec")
+    ingress = spec.block("ingress")
+    for port in sc.webhook.ports:
+        ingress.block("ports").attr("port", str(port.port)).attr("protocol", port.protocol)
+    for peer in sc.webhook.peers:
+        _peer(ingress.block("from"), peer)
+    spec.block("pod_selector")  # every pod of the namespace
+    spec.attr("policy_types", ["Ingress", "Egress"])
+    for rule in sc.egress:
+        _egress_rule(spec, rule)
+    _depends(policy, ns_ref, "kubernetes_network_policy_v1.agent_sandbox_system__default_deny")
+    fence = _quota_blocks("agent_sandbox_system", sc.namespace, labels, sc.quota, sc.limit_range, ns_ref, "controller")
+    module = Block("module", ("agent_sandbox",))
+    module.attr("source", f"./modules/{SANDBOX_MODULE}")
+    module.attr("release", sc.release)
+    module.attr("release_base_url", sc.release_base_url)
+    module.attr("assets", [{"file": f, "sha256": h} for f, h in sc.assets])
+    module.attr("controller_image", sc.image)
+    module.attr("run_as_user", sc.run_as_user)
+    module.attr("namespace", Ref("kubernetes_namespace_v1.agent_sandbox_system.metadata[0].name"))
+    module.attr("egress_policy", Ref("kubernetes_network_policy_v1.agent_sandbox_controller.metadata[0].name"))
+    return [ns, deny, policy, *fence, module]
+
+
+def platform_file(plan: EnvironmentPlan) -> str:
+    """The platform root: the add-ons the agents need, each fenced by literal network policies."""
+    blocks, parts = [], []
+    if plan.csi is not None:
+        blocks += _csi_blocks(plan)
+        parts.append("Secrets Store CSI driver and providers, provider-pod egress")
+    if plan.sandbox_controller is not None:
+        blocks += _sandbox_controller_blocks(plan)
+        parts.append("agent-sandbox controller, its namespace and egress")
+    header = _header(plan.source_file, f"Stage platform: {'; '.join(parts)}.")
     return render_file(header, blocks)
 
 
@@ -327,7 +393,7 @@ def emit_environment(plan: EnvironmentPlan) -> dict[str, str]:
             path, text = _stage_file(agent, "identity-vault", vault_blocks(agent), "Vault policy and auth role")
             per_stage["identity-vault"][path] = text
 
-    if plan.platform is not None:
+    if plan.has_platform:
         per_stage["platform"]["platform/main.tf"] = platform_file(plan)
     dockerfiles = {}
     for agent in plan.agents:

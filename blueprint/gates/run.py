@@ -64,8 +64,8 @@ def parse_gate(root: Path) -> tuple[list[hcl_reader.Resource], GateResult]:
             findings.append(Finding("parse", "HCL_PARSE", str(exc), str(path.relative_to(root))))
             continue
         stage = parsed.path.split("/", 1)[0]
-        if parsed.path.startswith("platform/modules/"):  # our hand-written module, copied verbatim
-            allowed = TOP_LEVEL_BLOCKS | {"variable", "locals", "output"}
+        if parsed.path.startswith("platform/modules/"):  # our hand-written modules, copied verbatim
+            allowed = TOP_LEVEL_BLOCKS | {"variable", "locals", "output", "module"}
         else:
             allowed = TOP_LEVEL_BLOCKS | ({"module"} if stage == "platform" else set())
         unexpected = sorted(set(parsed.document) - allowed)
@@ -113,7 +113,8 @@ def crd_schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
     we target: kubernetes-validate only warns for a kind it has no schema for."""
     started = time.perf_counter()
     findings = []
-    manifests = [r for r in resources if r.type == "kubernetes_manifest"]
+    # Our modules' objects come from a release fetched at apply time (verified by sha256 there).
+    manifests = [r for r in resources if r.type == "kubernetes_manifest" and not r.file.startswith("platform/modules/")]
     for res in manifests:
         manifest = res.body.get("manifest")
         problems = validate_custom_object(manifest) if isinstance(manifest, dict) else ["manifest is not a literal object"]
@@ -123,12 +124,23 @@ def crd_schema_gate(resources: list[hcl_reader.Resource]) -> GateResult:
                       detail=f"{len(manifests)} custom objects")
 
 
+# Skips reviewed into our hand-written modules, by file: the agent-sandbox release objects are
+# fetched at apply time, so no static check can read them; the module verifies their sha256 and
+# its hardening is tested with `terraform test` (modules/agent-sandbox/release/tests) instead.
+MODULE_SKIPS = {
+    "platform/modules/agent-sandbox/main.tf": {"BP_K8S_17", "BP_K8S_18", "BP_K8S_19", "BP_K8S_20", "BP_K8S_21"},
+}
+
+
 def unexplained_skips(report, profiles: list[AgentProfile]) -> list[Finding]:
-    """A checkov skip must come from a named profile exception that waives that check; any other
-    skip (a hand edit, or text that slipped through) fails the checkov gate."""
+    """A checkov skip must come from a named profile exception that waives that check, or be one
+    of the reviewed MODULE_SKIPS; any other skip (a hand edit, or text that slipped through) fails
+    the checkov gate."""
     allowed = {(check, w.name) for p in profiles for w in p.exceptions for check in CHECKOV_SKIPS.get(w.waives, ())}
     findings = []
     for record in report.skipped:
+        if record.check_id in MODULE_SKIPS.get(record.file, ()):
+            continue
         match = re.match(r"\s*exception ([a-z0-9-]+):", record.suppress_comment or "")
         if not match or (record.check_id, match.group(1)) not in allowed:
             findings.append(Finding("checkov", record.check_id,

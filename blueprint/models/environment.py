@@ -177,6 +177,40 @@ class SessionBroker(StrictModel):
     service_account: Annotated[str, StringConstraints(pattern=DNS_SUBDOMAIN, max_length=253)]
 
 
+SANDBOX_RELEASES = "https://github.com/kubernetes-sigs/agent-sandbox/releases/download"
+
+
+class ReleaseAsset(StrictModel):
+    file: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]+\.yaml$", max_length=128),
+                    Field(description="a release asset's file name, e.g. manifest.yaml")]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$"),
+                      Field(description="the asset's sha256 (64 lowercase hex); the apply stops on a mismatch")]
+
+
+class SandboxController(StrictModel):
+    """The kubernetes-sigs/agent-sandbox controller the platform stage installs for per-session agents."""
+
+    release: Literal["v1.0.6"] = Field(
+        description="the agent-sandbox release blueprint's sandbox objects target (v1beta1 API); only v1.0.6 is "
+                    "supported by this blueprint version")
+    release_base_url: Annotated[str, StringConstraints(pattern=r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%-]+)*$",
+                                                       max_length=512)] = SANDBOX_RELEASES
+    assets: Annotated[list[ReleaseAsset], Field(min_length=1, max_length=4)]
+    checksums_are_placeholders: bool = False
+    image: Annotated[str, StringConstraints(pattern=IMAGE_PATTERN, max_length=512),
+                     Field(description="the controller image, pinned by digest")]
+    image_is_placeholder: bool = False
+
+    @model_validator(mode="after")
+    def _pinned(self) -> "SandboxController":
+        if "@sha256:" not in self.image:
+            raise ValueError("image must be pinned by digest (name:tag@sha256:<64 hex>)")
+        files = [a.file for a in self.assets]
+        if len(set(files)) != len(files):
+            raise ValueError("assets lists a file twice")
+        return self
+
+
 class RuntimeSettings(StrictModel):
     """How agent workloads run in this environment."""
 
@@ -187,6 +221,7 @@ class RuntimeSettings(StrictModel):
     run_as_user: Annotated[int, Field(ge=1000, le=65535)] = 10001
     require_image_digest: bool = True
     session_broker: SessionBroker | None = None
+    sandbox_controller: SandboxController | None = None
 
     @model_validator(mode="after")
     def _base_pinned(self) -> "RuntimeSettings":

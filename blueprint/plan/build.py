@@ -23,7 +23,8 @@ from blueprint.plan.objects import (
     ConfigMapVolume,
     WorkloadPlan,
     AwsProviderPlan,
-    PlatformPlan,
+    CsiPlan,
+    SandboxControllerPlan,
     ProviderPodEgress,
     RbacRule,
     RolePlan,
@@ -323,7 +324,38 @@ PROVIDER_POD_LABELS = {
 POD_IDENTITY_AGENT = "169.254.170.23/32"  # the EKS Pod Identity Agent on every node, port 80
 
 
-def plan_platform(env: Environment, agents: list[AgentPlan]) -> PlatformPlan | None:
+SANDBOX_NAMESPACE = "agent-sandbox-system"  # the release's own namespace: its RBAC subjects name it
+SANDBOX_CONTROLLER_UID = 65532  # the nonroot user of the distroless base the controller image uses
+SANDBOX_WEBHOOK_PORT = 9443
+
+
+def plan_sandbox_controller(env: Environment, agents: list[AgentPlan]) -> SandboxControllerPlan | None:
+    if not any(a.workload is not None and a.workload.isolation == "per-session" for a in agents):
+        return None
+    assert env.runtime is not None and env.runtime.sandbox_controller is not None  # the loader checked
+    controller = env.runtime.sandbox_controller
+    api = env.cluster.api_server
+    api_peers = tuple(Peer(cidr=c) for c in api.cidrs)
+    return SandboxControllerPlan(
+        namespace=SANDBOX_NAMESPACE, release=controller.release, release_base_url=controller.release_base_url,
+        assets=tuple((a.file, a.sha256) for a in controller.assets),
+        checksums_are_placeholders=controller.checksums_are_placeholders,
+        image=controller.image, image_is_placeholder=controller.image_is_placeholder,
+        run_as_user=SANDBOX_CONTROLLER_UID,
+        egress=(_dns_rule(env), EgressRule("api-server", api_peers, (Port(api.port, "TCP"),))),
+        webhook=EgressRule("api-server-webhook-calls", api_peers, (Port(SANDBOX_WEBHOOK_PORT, "TCP"),)),
+        # One controller replica plus a rollout surge; the release sets no resources, so the
+        # LimitRange defaults are what the controller gets.
+        quota=Quota(tuple(sorted({"limits.cpu": "2", "limits.memory": "2Gi", "pods": "4", "requests.cpu": "1",
+                                  "requests.memory": "1Gi", "services.loadbalancers": "0",
+                                  "services.nodeports": "0"}.items()))),
+        limit_range=LimitRangePlan(default=(("cpu", "500m"), ("memory", "512Mi")),
+                                   default_request=(("cpu", "100m"), ("memory", "128Mi")),
+                                   max=(("cpu", "1"), ("memory", "1Gi"))),
+    )
+
+
+def plan_csi(env: Environment, agents: list[AgentPlan]) -> CsiPlan | None:
     used = {a.secrets.backend for a in agents if a.secrets is not None}
     if not used:
         return None
@@ -341,7 +373,7 @@ def plan_platform(env: Environment, agents: list[AgentPlan]) -> PlatformPlan | N
         if aws.identity == "pod-identity":
             rules += (EgressRule("pod-identity-agent", (Peer(cidr=POD_IDENTITY_AGENT),), (Port(80, "TCP"),)),)
         egress.append(ProviderPodEgress("aws", PROVIDER_POD_LABELS["aws"], rules))
-    return PlatformPlan(
+    return CsiPlan(
         namespace="kube-system", driver_chart=DRIVER_CHART, rotation_poll_interval="2m",
         token_expiration_seconds=600,
         vault_chart=VAULT_CHART if vault else None, vault_address=vault.address if vault else None,
@@ -374,5 +406,6 @@ def plan_environment(env: Environment, source_file: str, agents: list[AgentPlan]
         agents=tuple(sorted(agents, key=lambda a: a.name)),
         aws=AwsProviderPlan(aws.region, aws.account_id) if (aws := env.secret_backends.aws) else None,
         vault_address=env.secret_backends.vault.address if env.secret_backends.vault else None,
-        platform=plan_platform(env, agents),
+        csi=plan_csi(env, agents),
+        sandbox_controller=plan_sandbox_controller(env, agents),
     )

@@ -167,8 +167,8 @@ class ProviderPodEgress:
 
 
 @dataclass(frozen=True)
-class PlatformPlan:
-    """The platform stage: the Secrets Store CSI driver and the providers the agents use."""
+class CsiPlan:
+    """Platform stage, when any agent has secrets: the Secrets Store CSI driver and its providers."""
 
     namespace: str
     driver_chart: str
@@ -181,6 +181,26 @@ class PlatformPlan:
     aws_region: str | None
     aws_identity: str | None
     egress: tuple[ProviderPodEgress, ...]
+
+
+@dataclass(frozen=True)
+class SandboxControllerPlan:
+    """Platform stage, when any agent runs per-session: the agent-sandbox controller, fetched at a
+    pinned release, verified by sha256, hardened, in a restricted namespace whose only egress is
+    DNS and the API server."""
+
+    namespace: str
+    release: str
+    release_base_url: str
+    assets: tuple[tuple[str, str], ...]  # (file, sha256), in apply order
+    checksums_are_placeholders: bool
+    image: str
+    image_is_placeholder: bool
+    run_as_user: int
+    egress: tuple[EgressRule, ...]
+    webhook: EgressRule  # ingress to the controller's webhook port, from the API server only
+    quota: Quota
+    limit_range: LimitRangePlan
 
 
 @dataclass(frozen=True)
@@ -199,7 +219,12 @@ class EnvironmentPlan:
     agents: tuple[AgentPlan, ...] = field(default=())
     aws: AwsProviderPlan | None = None
     vault_address: str | None = None
-    platform: PlatformPlan | None = None
+    csi: CsiPlan | None = None
+    sandbox_controller: SandboxControllerPlan | None = None
+
+    @property
+    def has_platform(self) -> bool:
+        return self.csi is not None or self.sandbox_controller is not None
 
 
 # ---------------------------------------------------------------- secrets and workload identity
