@@ -173,7 +173,7 @@ def test_platform_root_fences_the_controller_namespace() -> None:
     assert "kubernetes_limit_range_v1.agent_sandbox_system" in found
     module = next(m["agent_sandbox"] for m in parsed.document["module"] if "agent_sandbox" in m)
     assert module["release"] == "v1.0.6"
-    assert [a["file"] for a in module["assets"]] == ["manifest.yaml", "extensions.yaml"]
+    assert [a["file"] for a in module["assets"]] == ["sandbox-with-extensions.yaml"]
     # By reference, never depends_on: the release is read at plan time, after the fence exists.
     assert module["namespace"] == "${kubernetes_namespace_v1.agent_sandbox_system.metadata[0].name}"
     assert module["egress_policy"] == "${kubernetes_network_policy_v1.agent_sandbox_controller.metadata[0].name}"

@@ -321,12 +321,8 @@ module "agent_sandbox" {
   release_base_url = "https://github.com/kubernetes-sigs/agent-sandbox/releases/download"
   assets = [
     {
-      "file"   = "manifest.yaml"
+      "file"   = "sandbox-with-extensions.yaml"
       "sha256" = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-    },
-    {
-      "file"   = "extensions.yaml"
-      "sha256" = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
     },
   ]
   controller_image = "registry.k8s.io/agent-sandbox/agent-sandbox-controller:v1.0.6@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
