@@ -5,23 +5,32 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from blueprint.emit.manifests import Manifest, derive, is_kubernetes_resource
+from blueprint.emit.terraform import CHECKOV_SKIPS
 from blueprint.errors import ToolError
 from blueprint.gates import hcl_reader
-from blueprint.gates.checkov_runner import coverage_findings, module_local_address, run_checkov
-from blueprint.emit.terraform import CHECKOV_SKIPS
+from blueprint.gates.checkov_runner import (
+    coverage_findings,
+    module_local_address,
+    run_checkov,
+)
 from blueprint.gates.consistency import check_consistency
 from blueprint.gates.crd_schema import validate_custom_object
 from blueprint.gates.dockerfile import check_dockerfile_structure, check_dockerfiles
-from blueprint.emit.manifests import Manifest, derive, is_kubernetes_resource
 from blueprint.gates.fmt import check_fmt
-from blueprint.gates.kubernetes_validate import conversion_findings, run_checkov_kubernetes, validate_manifests
-from blueprint.gates.terraform_runner import run_terraform_gate
 from blueprint.gates.invariants import check_invariants
+from blueprint.gates.kubernetes_validate import (
+    conversion_findings,
+    run_checkov_kubernetes,
+    validate_manifests,
+)
 from blueprint.gates.provider_schema import check_resource, load_provider_schema
 from blueprint.gates.result import Finding, GateResult
+from blueprint.gates.terraform_runner import run_terraform_gate
 from blueprint.models import AgentProfile, Environment
 
 TOP_LEVEL_BLOCKS = {"resource", "data", "terraform", "provider"}
@@ -191,21 +200,35 @@ def waive_derived_findings(result: GateResult, profiles: list[AgentProfile]) -> 
     return result
 
 
-def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> list[GateResult]:
+def _no_progress(event: str) -> None:
+    pass
+
+
+def run_gates(root: Path, profiles: list[AgentProfile], env: Environment,
+              progress: Callable[[str], None] = _no_progress) -> list[GateResult]:
     """All gates over `root`. checkov and terraform fmt are subprocesses, so they run in threads
     while this process parses the files and checks the invariants and schemas (2 cores: the
-    slow parse overlaps the slow checkov scan)."""
+    slow parse overlaps the slow checkov scan). `progress` hears 'start NAME' and 'done NAME'
+    (from worker threads too) for a terminal's status line."""
     dockerfiles = sorted(str(p.relative_to(root)) for p in root.rglob("*.Dockerfile"))
     frameworks = ("terraform", "dockerfile") if dockerfiles else ("terraform",)
     with ThreadPoolExecutor(max_workers=5) as pool:
-        checkov_job = pool.submit(run_checkov, root, frameworks=frameworks, policies_dir=policies_dir())
-        fmt_job = pool.submit(check_fmt, root)
+        def submit(name: str, fn, *args, **kwargs):
+            progress(f"start {name}")
+            job = pool.submit(fn, *args, **kwargs)
+            job.add_done_callback(lambda _: progress(f"done {name}"))
+            return job
+
+        checkov_job = submit("checkov", run_checkov, root, frameworks=frameworks, policies_dir=policies_dir())
+        fmt_job = submit("terraform-fmt", check_fmt, root)
         # The only provider installable offline is aws: its root gets real init/validate/plan.
         aws_root = root / "identity-aws"
-        terraform_job = pool.submit(run_terraform_gate, aws_root) if aws_root.is_dir() else None
+        terraform_job = submit("terraform-validate-plan", run_terraform_gate, aws_root) if aws_root.is_dir() else None
         kube_jobs = []
         try:
+            progress("start parse")
             blocks, parsed = parse_gate(root)
+            progress("done parse")
             resources = [b for b in blocks if b.mode == "managed"]
             results = [parsed]
             if parsed.ok:
@@ -214,9 +237,11 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
                 manifests, problems = derive([r for r in kube if is_kubernetes_resource(r)])
                 manifests += sandbox_pods(manifests)
                 kube_jobs = [
-                    pool.submit(_kubernetes_validate, manifests, problems, env.cluster.kubernetes_version),
-                    pool.submit(run_checkov_kubernetes, manifests, policies_dir=policies_dir()),
+                    submit("kubernetes-validate", _kubernetes_validate, manifests, problems,
+                           env.cluster.kubernetes_version),
+                    submit("checkov-kubernetes", run_checkov_kubernetes, manifests, policies_dir=policies_dir()),
                 ]
+            progress("start invariants and schemas")
             if parsed.ok:
                 agents_stage = [r for r in resources if r.file.startswith("agents/")]
                 results.append(check_invariants(agents_stage, profiles, env))
@@ -226,7 +251,9 @@ def run_gates(root: Path, profiles: list[AgentProfile], env: Environment) -> lis
                 results.append(crd_schema_gate(resources))
             if dockerfiles:
                 results.append(check_dockerfile_structure(root, dockerfiles))
+                progress("start hadolint")
                 results.append(check_dockerfiles(root, dockerfiles))
+            progress("done invariants, schemas and hadolint")
             checkov_result, report = checkov_job.result()
             fmt_result = fmt_job.result()
             terraform_result = terraform_job.result() if terraform_job else None
