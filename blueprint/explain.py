@@ -17,9 +17,14 @@ from blueprint.loader import (
     LoadedEnvironment,
     display_path,
     environment_dir,
-    load_environment,
 )
-from blueprint.permissions import AgentPermissions, Fact, location_text, read_output
+from blueprint.permissions import (
+    HEADER,
+    AgentPermissions,
+    Fact,
+    location_text,
+    read_output,
+)
 
 # OWASP Agentic AI threats (Agentic AI - Threats and Mitigations, T1-T15) the controls answer.
 # Data exfiltration has no number of its own there (it is where T2/T3 lead); we use the OWASP LLM
@@ -154,7 +159,7 @@ def explain_environment(environments_root: Path, env: str, agent: str | None = N
         if not from_dir.is_dir():
             raise InputError([Problem(Location(str(from_dir)), "no such folder; give an output folder of "
                                       "`blueprint render` or `check` (e.g. build/<env>)")])
-        inputs = _inputs_or_none(environments_root, env)
+        inputs = inputs_for_output(from_dir, environments_root, env)
         perms = read_output(from_dir, inputs)
         source = f"read from {from_dir}"
     if agent is not None:
@@ -175,12 +180,27 @@ def read_render(files: dict[str, str], inputs: LoadedEnvironment | None) -> dict
         writer.remove_scratch(scratch)
 
 
-def _inputs_or_none(environments_root: Path, env: str) -> LoadedEnvironment | None:
-    """The inputs, only to locate facts: an output folder is explained even when they do not load."""
+def inputs_for_output(folder: Path, environments_root: Path | None = None,
+                      env: str | None = None) -> LoadedEnvironment | None:
+    """The inputs an output folder was rendered from (by default those its file headers name), only
+    when they still render exactly its agent files: stale inputs would point facts at lines that did
+    not make them, and add exceptions the output never had."""
+    if environments_root is None or env is None:
+        profile = next((Path(m.group(1)) for p in sorted((folder / "agents").glob("agent_*.tf"))
+                        if (m := HEADER.match(p.read_text(encoding="utf-8")))), None)
+        if profile is None or len(profile.parts) < 3:
+            return None
+        environments_root, env = profile.parents[2], profile.parents[1].name
     try:
-        return load_environment(environments_root, env)
+        render = pipeline.render(environments_root, env)
     except BlueprintError:
         return None
+    emitted = {rel: text for rel, text in render.files.items() if Path(rel).name.startswith("agent_")}
+    present = {p.relative_to(folder).as_posix() for p in folder.glob("*/agent_*.tf")}
+    if present != set(emitted):
+        return None
+    same = all((folder / rel).read_text(encoding="utf-8") == text for rel, text in emitted.items())
+    return render.loaded if same else None
 
 
 # ---------------------------------------------------------------- formatting
@@ -213,7 +233,7 @@ def explanation_text(explanation: Explanation, markdown: bool = False) -> list[s
     out = [f"# Effective permissions: {explanation.environment}" if markdown else
            f"Effective permissions in {explanation.environment} ({explanation.source}):"]
     if not explanation.located:
-        out.append("(the inputs did not load: facts point at the profile files only)")
+        out.append("(the inputs do not render this output as it is: facts point at the profile files only)")
     for perms in explanation.agents:
         out += _agent_markdown(perms) if markdown else _agent_text(perms)
     out += ["", "Threats (OWASP Agentic AI): " + "; ".join(f"{code} {title}" for code, title in THREATS.values())]

@@ -175,3 +175,16 @@ def test_from_an_output_folder_gives_the_same_facts(capsys, tmp_path: Path) -> N
 def test_a_folder_that_is_not_an_output_is_exit_2(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a blueprint output folder"):
         read_output(tmp_path)
+
+
+def test_inputs_that_no_longer_render_the_folder_are_not_used_to_locate(envs: Path, tmp_path: Path) -> None:
+    writer.write_tree(tmp_path / "build", pipeline.render(envs, "dev").files)
+    assert explain_environment(envs, "dev", "research", from_dir=tmp_path / "build").located
+    profile = envs / "dev/agents/research.yaml"
+    profile.write_text(profile.read_text() + "credentialTtl: 600\n")
+    pipeline.render(envs, "dev")  # the edited inputs are valid, they just no longer make this folder
+    stale = explain_environment(envs, "dev", "research", from_dir=tmp_path / "build")
+    assert not stale.located
+    (lifetime,) = stale.agents[0].layer("credential-lifetime")
+    assert lifetime.rank == 900 and lifetime.location.line is None  # what the folder grants, unlocated
+    assert stale.agents[0].layer("exceptions") == []  # waivers live in inputs that no longer match
