@@ -313,9 +313,14 @@ def headline(agent: AgentDiff) -> str:
                 parts.append(f"{sign}{len(changes)} egress {peers}")
             else:
                 parts.append(f"{sign}{len(changes)} {_NOUNS.get(layer, layer)}")
+    settings = 0
     for change in agent.changes:
         if change.kind == "changed":
             parts.append(f"{change.layer} {change.old.value} -> {change.new.value}")  # type: ignore[union-attr]
+        elif not (change.new or change.old).grant:  # type: ignore[union-attr]
+            settings += 1  # a setting that exists on one side only (a workload's replicas, a first secret's lifetime)
+    if settings and agent.status not in ("added", "removed"):
+        parts.append(f"{settings} setting{'s' if settings != 1 else ''} added or removed")
     return f"{agent.agent}: {', '.join(parts) or 'no change'} ({agent.effect})"
 
 
@@ -344,7 +349,7 @@ def change_lines(agent: AgentDiff) -> list[tuple[Change, str, tuple[str, ...]]]:
     return out
 
 
-_MARK = {WIDENING: "+ widening ", NARROWING: "- narrowing", NEUTRAL: "~ changed  "}
+_MARK = {WIDENING: "+ widening ", NARROWING: "- narrowing", NEUTRAL: "~ neutral  "}
 
 
 def diff_text(result: DiffResult) -> list[str]:
