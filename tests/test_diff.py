@@ -120,7 +120,8 @@ def test_per_session_to_shared_is_widening(capsys, repo: Path) -> None:
     assert code == 0
     lines = out.splitlines()
     headline = next(i for i, line in enumerate(lines) if line.startswith("code-interpreter:"))
-    assert lines[headline].endswith("isolation per-session -> shared (widening)")
+    assert lines[headline] == ("code-interpreter: -3 broker grants, isolation per-session -> shared, "
+                               "2 settings added or removed (widening)")
     # Widening first: the isolation change comes before the broker grants it removes.
     body = lines[headline + 1:]
     first_narrowing = next(i for i, line in enumerate(body) if "- narrowing" in line)
