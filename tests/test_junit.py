@@ -151,3 +151,14 @@ def test_text_that_xml_cannot_hold_raw_is_escaped() -> None:
     text = junit_xml("dev", [GateResult("invariants", 0, [finding], 0.5)], [[traced]])
     failure = consistent(ET.fromstring(text)).find("testsuite/testcase/failure")
     assert failure.get("message") == 'a <b> & "c" ]]> d' and 'a <b> & "c" ]]> d' in failure.text
+
+
+def test_a_passing_check_has_one_passing_case_per_gate() -> None:
+    from blueprint.gates.result import GateResult
+
+    text = junit_xml("dev", [GateResult("parse", 3, [], 0.2), GateResult("checkov", 500, [], 8.0)], [[], []])
+    root = consistent(ET.fromstring(text))
+    assert [(s.get("name"), s.get("tests"), s.get("failures")) for s in root.findall("testsuite")] == [
+        ("parse", "1", "0"), ("checkov", "1", "0")]
+    assert root.find("testsuite/testcase").get("name") == "3 checks passed"
+    assert float(root.get("time")) == pytest.approx(8.2)

@@ -251,3 +251,12 @@ def test_dockerfile_lines_trace_to_profile_or_environment(dev) -> None:
 def test_an_unknown_file_falls_back_to_the_environment_top(dev) -> None:
     location = origin(Finding("parse", "HCL_PARSE", "x", "elsewhere/file.tf"), dev.loaded, dev.files)
     assert location.file.endswith("dev/environment.yaml") and location.line is not None and location.path == "name"
+
+
+def test_a_passing_check_is_a_valid_log_without_results() -> None:
+    log = valid(sarif_log([], [GateResult("parse", 3, [], 0.2), GateResult("checkov", 500, [], 8.0)], exit_code=0))
+    run = log["runs"][0]
+    assert run["results"] == [] and run["tool"]["driver"]["rules"] == []
+    assert run["invocations"] == [{"executionSuccessful": True, "exitCode": 0}]
+    assert [(g["gate"], g["ok"], g["checksPassed"]) for g in run["properties"]["gates"]] == [("parse", True, 3),
+                                                                                          ("checkov", True, 500)]
