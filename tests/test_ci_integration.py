@@ -213,6 +213,10 @@ def test_the_job_that_can_comment_runs_no_pull_request_code_and_skips_forks(work
         if step.get("uses", "").startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False, job_id
     assert workflow["jobs"]["diff"]["permissions"] == {"contents": "read"}
+    # A fork's token cannot upload SARIF: that step is skipped for forks (JUnit still uploads).
+    sarif = next(s for s in workflow["jobs"]["check"]["steps"] if "upload-sarif@" in s.get("uses", ""))
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in sarif["if"]
+    assert sarif["with"]["category"] == "blueprint-${{ matrix.environment }}"  # one analysis per environment
 
 
 def test_apply_jobs_run_only_on_push_to_main_in_order_behind_environments(workflow):
