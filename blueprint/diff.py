@@ -196,7 +196,10 @@ def git_inputs(environments_root: Path, rev: str) -> Iterator[tuple[Path, Callab
     scratch = Path(tempfile.mkdtemp(prefix="blueprint-base-"))
     try:
         with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            tar.extractall(scratch, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths outside
+                tar.extractall(scratch, filter="data")
+            else:  # pragma: no cover - our own repository's archive
+                tar.extractall(scratch)
         prefixes = tuple(f"{p}/" for p in {str(scratch), str(scratch.resolve())})
 
         def relabel(file: str) -> str:
