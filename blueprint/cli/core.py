@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from blueprint import pipeline, writer
-from blueprint.cli.common import add_env_args, emit
+from blueprint.cli.common import Progress, add_env_args, emit
 from blueprint.emit.terraform import stages
 from blueprint.errors import BlueprintError
-from blueprint.report import agent_data, gates_text, plan_text
+from blueprint.report import agent_data, gates_text, plan_text, platform_data
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,7 +53,8 @@ def _write_data(result: writer.WriteResult, removals: list[pipeline.Removal]) ->
 
 def cmd_validate(args: argparse.Namespace) -> int:
     render = pipeline.render(args.environments, args.env)
-    data = {"ok": True, "environment": args.env, "agents": [agent_data(a) for a in render.plan.agents]}
+    data = {"ok": True, "environment": args.env, "agents": [agent_data(a) for a in render.plan.agents],
+            "platform": platform_data(render.plan)}
     emit(args.format, [f"{args.env}: {len(render.plan.agents)} profiles valid; nothing refused."] + [""] + plan_text(render.plan), data)
     return 0
 
@@ -73,7 +74,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     lines = plan_text(render.plan) + [""] + _write_summary(result, removals, out) + _apply_order(render.files, out) + [
         "Not gated: run `blueprint check` before applying."]
     data = {"ok": True, "environment": args.env, "gated": False, "out": str(out), "stages": stages(render.files),
-            "agents": [agent_data(a) for a in render.plan.agents], **_write_data(result, removals)}
+            "agents": [agent_data(a) for a in render.plan.agents], "platform": platform_data(render.plan),
+            **_write_data(result, removals)}
     emit(args.format, lines, data)
     return 0
 
@@ -124,7 +126,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         scratch = writer.write_scratch(render.files)
         try:
             profiles = [lp.profile for lp in render.loaded.profiles]
-            gates = run_gates(scratch, profiles, render.loaded.environment)
+            progress = Progress()
+            try:
+                gates = run_gates(scratch, profiles, render.loaded.environment, progress)
+            finally:
+                progress.clear()
             ok = all(g.ok for g in gates)
             result = removals = None
             if ok:
@@ -143,7 +149,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         lines += [f"FAIL: gates failed; nothing was written to {out}/."]
     lines += [f"Wrote the {REPORT_NAMES[kind]} report to {path}." for kind, path in reports.items()]
     data = {"ok": ok, "environment": args.env, "gated": True, "out": str(out), "stages": stages(render.files),
-            "agents": [agent_data(a) for a in render.plan.agents],
+            "agents": [agent_data(a) for a in render.plan.agents], "platform": platform_data(render.plan),
             "gates": [g.as_dict() for g in gates],
             **(_write_data(result, removals) if ok else {"written": [], "unchanged": [], "removed": []})}
     if reports:
