@@ -301,7 +301,7 @@ def test_every_blueprint_command_in_the_workflow_and_hooks_parses_with_the_real_
     found = workflow_commands(workflow) + hook_commands(hooks)
     blueprint_commands = [(where, c[1:]) for where, c in found if c[0] == "blueprint"]
     subcommands = {argv[0] for _, argv in blueprint_commands}
-    assert {"check", "diff", "render", "validate"} <= subcommands, subcommands
+    assert {"check", "diff", "explain", "render", "validate"} <= subcommands, subcommands
     for env in EXAMPLE_ENVS:
         values = {"BLUEPRINT_ENV": env, "env_name": env, "base": "HEAD~1", "RUNNER_TEMP": "/tmp", "PWD": str(REPO)}
         for where, argv in blueprint_commands:
@@ -312,6 +312,9 @@ def test_every_blueprint_command_in_the_workflow_and_hooks_parses_with_the_real_
     assert len(check) == 1 and {"--sarif", "--junit"} <= set(check[0])
     diff = [argv for where, argv in blueprint_commands if argv[0] == "diff"]
     assert diff and all(parse(substitute(a, {"env_name": "dev"}), "diff").format == "markdown" for a in diff)
+    explain = [argv for _, argv in blueprint_commands if argv[0] == "explain"]
+    assert explain and all(parse(substitute(a, {"BLUEPRINT_ENV": "dev"}), "explain").format == "markdown"
+                           for a in explain)
     for where, argv in blueprint_commands:
         if where.startswith("apply-") or where == "plan":
             assert parse(substitute(argv, {"BLUEPRINT_ENV": "dev"}), where).format == "json", where
