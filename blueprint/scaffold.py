@@ -74,10 +74,10 @@ def _text(target: Path, name: str, env: str, environment: Environment, namespace
     backends = environment.secret_backends
     secret_examples = []
     if backends.vault is not None:
-        secret_examples += [f"#   - name: api-token",
+        secret_examples += ["#   - name: api-token",
                             f"#     vault: {{path: {backends.vault.allowed_path_prefixes[0]}{name}/<secret>, key: <key>}}"]
     if backends.aws is not None:
-        secret_examples += [f"#   - name: api-key",
+        secret_examples += ["#   - name: api-key",
                             f"#     aws: {{arn: arn:aws:secretsmanager:{backends.aws.region}:{backends.aws.account_id}:"
                             f"secret:{backends.aws.allowed_secret_prefixes[0]}{name}/<secret>-AbCdEf}}"]
     secret_examples = secret_examples or ["#   (the environment configures no secret backend yet)"]

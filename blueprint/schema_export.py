@@ -8,7 +8,6 @@ as "requests within limits", CIDR host bits, least-privilege refusals) is still 
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -134,7 +133,7 @@ _BUILDERS = {"profile": _profile, "environment": _environment}
 
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema of one input kind: 'profile' or 'environment'."""
-    return copy.deepcopy(_BUILDERS[name]())
+    return _BUILDERS[name]()  # built afresh on each call: callers may change it
 
 
 def text(name: str) -> str:
