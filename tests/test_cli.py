@@ -31,7 +31,7 @@ def test_unknown_key_exits_2_and_writes_nothing(capsys, envs: Path, tmp_path: Pa
     out_dir = tmp_path / "out"
     code, _, err = run(capsys, "render", "--env", "dev", "--environments", str(envs), "--out", str(out_dir))
     assert code == 2
-    assert f"{envs}/dev/agents/research.yaml:5:1: verbz: unknown key 'verbz'" in err
+    assert f"{envs}/dev/agents/research.yaml:6:1: verbz: unknown key 'verbz'" in err
     assert "Traceback" not in err
     assert not out_dir.exists()
 
@@ -41,7 +41,7 @@ def test_wildcard_verb_exits_1_naming_the_line(capsys, envs: Path, tmp_path: Pat
     out_dir = tmp_path / "out"
     code, _, err = run(capsys, "check", "--env", "prod", "--environments", str(envs), "--out", str(out_dir))
     assert code == 1
-    assert f"{envs}/_shared/cluster-triage.yaml:12:20: kubernetes.rules[0].verbs[1]: [wildcard]" in err
+    assert f"{envs}/_shared/cluster-triage.yaml:13:20: kubernetes.rules[0].verbs[1]: [wildcard]" in err
     assert not out_dir.exists()
 
 
@@ -49,8 +49,8 @@ def test_world_destination_exits_1_naming_both_lines(capsys, envs: Path) -> None
     edit(envs / "staging/environment.yaml", "cidrs: [192.0.2.10/32]", "cidrs: [0.0.0.0/0]")
     code, _, err = run(capsys, "validate", "--env", "staging", "--environments", str(envs))
     assert code == 1
-    assert (f"{envs}/_shared/research.yaml:10:5: egress[1]: [egress-world]" in err
-            and f"(destination defined at {envs}/staging/environment.yaml:27:13 destinations.llm-api.cidrs[0])" in err)
+    assert (f"{envs}/_shared/research.yaml:11:5: egress[1]: [egress-world]" in err
+            and f"(destination defined at {envs}/staging/environment.yaml:28:13 destinations.llm-api.cidrs[0])" in err)
 
 
 def test_json_errors(capsys, envs: Path) -> None:
@@ -58,7 +58,7 @@ def test_json_errors(capsys, envs: Path) -> None:
     code, out, _ = run(capsys, "validate", "--env", "dev", "--environments", str(envs), "--format", "json")
     data = json.loads(out)
     assert code == 2 and data["exit_code"] == 2 and data["error"] == "invalid-input"
-    assert data["problems"][0]["line"] == 5 and data["problems"][0]["path"] == "verbz"
+    assert data["problems"][0]["line"] == 6 and data["problems"][0]["path"] == "verbz"
 
 
 def test_unknown_environment(capsys, envs: Path) -> None:

@@ -106,8 +106,8 @@ def test_base_reports_narrowing_at_the_old_profile_lines(capsys, repo: Path) -> 
     removed = changes[("egress", "removed")]
     assert removed["effect"] == "narrowing" and removed["key"] == ["198.51.100.0/24", "443/TCP"]
     # A removal points at the old state's line: the file at the base revision.
-    assert removed["source"] == {"file": "HEAD:environments/dev/agents/research.yaml", "line": 9, "path": "egress[2]"}
-    assert changes[("exceptions", "removed")]["source"]["line"] == 11
+    assert removed["source"] == {"file": "HEAD:environments/dev/agents/research.yaml", "line": 10, "path": "egress[2]"}
+    assert changes[("exceptions", "removed")]["source"]["line"] == 12
     lifetime = changes[("credential-lifetime", "changed")]
     assert (lifetime["old"], lifetime["new"], lifetime["effect"]) == ("900 s", "600 s", "narrowing")
     assert lifetime["source"]["path"] == "credentialTtl"
@@ -210,7 +210,7 @@ def test_promote_dev_to_staging_on_the_examples(capsys) -> None:
     research = agent(data, "research")
     assert research["status"] == "blocked"
     (problem,) = research["problems"]
-    assert problem["file"].endswith("environments/dev/agents/research.yaml") and problem["line"] == 9
+    assert problem["file"].endswith("environments/dev/agents/research.yaml") and problem["line"] == 10
     assert "unknown destination 'search-sandbox'" in problem["message"]
     support = agent(data, "customer-support")
     assert support["status"] == "blocked" and "[secret-outside-grant]" in support["problems"][0]["message"]

@@ -38,7 +38,7 @@ def test_research_egress_is_read_from_the_files_and_named_and_located(dev) -> No
     sandbox = cidrs["198.51.100.0/24"]
     assert sandbox.data["destination"] == "search-sandbox" and sandbox.data["port"] == 443
     assert sandbox.location.file.endswith("environments/dev/agents/research.yaml")
-    assert (sandbox.location.line, sandbox.location.path) == (9, "egress[2]")
+    assert (sandbox.location.line, sandbox.location.path) == (10, "egress[2]")
     # web-proxy is an in-cluster destination: a selector peer, on the proxy's port.
     proxy = egress[("ns[kubernetes.io/metadata.name=egress-proxy] pods[app.kubernetes.io/name=egress-proxy]", "3128/TCP")]
     assert proxy.data["destination"] == "web-proxy" and proxy.location.path == "egress[0]"
@@ -54,7 +54,7 @@ def test_rbac_grants_point_at_the_rule_that_asked_for_them(dev) -> None:
     assert not any(k[4] in ("create", "delete", "update", "patch") for k in rbac)
     sandbox = rbac[("namespace sandbox", "", "pods", "", "list")]
     assert sandbox.location.file.endswith("dev/agents/cluster-triage.yaml")
-    assert (sandbox.location.line, sandbox.location.path) == (20, "kubernetes.rules[3]")
+    assert (sandbox.location.line, sandbox.location.path) == (21, "kubernetes.rules[3]")
     shop_events = rbac[("namespace shop", "events.k8s.io", "events", "", "get")]
     assert shop_events.location.path == "kubernetes.rules[2]"
     # API rules bring the API server egress and a projected token (600 s), nothing longer.
@@ -84,7 +84,7 @@ def test_secrets_identity_and_lifetimes(dev) -> None:
     (secret,) = support.layer("secrets")
     assert secret.data["reference"].endswith(":secret:dev/customer-support/llm-api-key-Ab12Cd")
     assert secret.data["identity"] == "blueprint-dev-customer-support"
-    assert secret.location.path == "secrets[0]" and secret.location.line == 7
+    assert secret.location.path == "secrets[0]" and secret.location.line == 8
     (identity,) = support.layer("identity")
     assert identity.data["service_account"] == "agent-customer-support/customer-support"
     assert support.layer("credential-lifetime")[0].rank == 3600

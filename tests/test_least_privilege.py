@@ -36,11 +36,11 @@ def test_examples_render(envs: Path) -> None:
 def test_wildcard_verb_names_the_line(envs: Path) -> None:
     add_rule(envs, verbs='get, "*"')
     assert refusals(envs) == [
-        "prod/agents/customer-support.yaml:23:20: kubernetes.rules[0].verbs[1]: [wildcard] wildcard verbs '*' "
+        "prod/agents/customer-support.yaml:24:20: kubernetes.rules[0].verbs[1]: [wildcard] wildcard verbs '*' "
         "grants everything now and whatever is added later; list the exact verbs the agent needs, or add an "
         "exception {name: ..., waives: wildcard, reason: ...} to the profile",
         # A waiver of `wildcard` alone must not grant escalate, bind and impersonate.
-        "prod/agents/customer-support.yaml:23:20: kubernetes.rules[0].verbs[1]: [escalation-verb] verb '*' lets "
+        "prod/agents/customer-support.yaml:24:20: kubernetes.rules[0].verbs[1]: [escalation-verb] verb '*' lets "
         "the agent grant itself more than this profile allows (it includes escalate, bind and impersonate; remove "
         "it), or add an exception {name: ..., waives: escalation-verb, reason: ...} to the profile",
     ]
@@ -90,10 +90,10 @@ def test_world_egress_names_both_lines(envs: Path) -> None:
     edit(envs / "prod/environment.yaml", "cidrs: [192.0.2.10/32]", "cidrs: [0.0.0.0/0]")
     got = [g for g in refusals(envs) if g.startswith("_shared/customer-support.yaml")]
     assert got[0] == (
-        "_shared/customer-support.yaml:10:5: egress[0]: [egress-world] egress to 'llm-api' (0.0.0.0/0) reaches "
+        "_shared/customer-support.yaml:11:5: egress[0]: [egress-world] egress to 'llm-api' (0.0.0.0/0) reaches "
         "the whole internet; reach the service through a fixed private endpoint CIDR or an egress proxy "
         "destination, or add an exception {name: ..., waives: egress-world, destination: llm-api, reason: ...} "
-        "to the profile (destination defined at prod/environment.yaml:27:13 destinations.llm-api.cidrs[0])"
+        "to the profile (destination defined at prod/environment.yaml:28:13 destinations.llm-api.cidrs[0])"
     )
 
 

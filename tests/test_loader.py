@@ -27,7 +27,7 @@ def test_examples_load(envs: Path) -> None:
 def test_unknown_key_is_located_with_allowed_keys(envs: Path) -> None:
     (envs / "dev/agents/research.yaml").write_text((envs / "dev/agents/research.yaml").read_text() + "egres: []\n")
     assert problems(envs) == [
-        "dev/agents/research.yaml:23:1: egres: unknown key 'egres'; allowed keys here: apiVersion, callers, credentialTtl, description, "
+        "dev/agents/research.yaml:24:1: egres: unknown key 'egres'; allowed keys here: apiVersion, callers, credentialTtl, description, "
         "egress, exceptions, extends, kind, kubernetes, name, owner, resources, runtime, secrets"
     ]
 
@@ -35,21 +35,21 @@ def test_unknown_key_is_located_with_allowed_keys(envs: Path) -> None:
 def test_nested_unknown_key(envs: Path) -> None:
     edit(envs / "_shared/cluster-triage.yaml", "      namespace: shop\n", "      namespace: shop\n      nameSpace: x\n")
     assert problems(envs, "prod") == [
-        "_shared/cluster-triage.yaml:14:7: kubernetes.rules[0].nameSpace: unknown key 'nameSpace'; allowed keys "
+        "_shared/cluster-triage.yaml:15:7: kubernetes.rules[0].nameSpace: unknown key 'nameSpace'; allowed keys "
         "here: apiGroups, namespace, resourceNames, resources, scope, verbs"
     ]
 
 
 def test_missing_required_key(envs: Path) -> None:
     edit(envs / "_shared/customer-support.yaml", "owner: support-platform@example.com\n", "")
-    assert problems(envs, "prod") == ["_shared/customer-support.yaml:2:1: owner: required key 'owner' is missing"]
+    assert problems(envs, "prod") == ["_shared/customer-support.yaml:3:1: owner: required key 'owner' is missing"]
 
 
 def test_identifier_grammar(envs: Path) -> None:
     edit(envs / "dev/environment.yaml", "  llm-api:\n", "  LLM_api:\n")
     got = problems(envs)
     assert got[0] == (
-        "dev/environment.yaml:25:3: destinations.LLM_api: 'LLM_api' is not allowed here; expected lower-case "
+        "dev/environment.yaml:26:3: destinations.LLM_api: 'LLM_api' is not allowed here; expected lower-case "
         "letters, digits and '-', starting and ending with a letter or digit (RFC 1123 label)"
     )
 
@@ -57,7 +57,7 @@ def test_identifier_grammar(envs: Path) -> None:
 def test_terraform_expression_cannot_enter_an_identifier(envs: Path) -> None:
     edit(envs / "_shared/cluster-triage.yaml", "namespace: shop\n", 'namespace: "${var.x}"\n')
     got = problems(envs, "prod")
-    assert got[0].startswith("_shared/cluster-triage.yaml:13:18: kubernetes.rules[0].namespace: '${var.x}' is not allowed here")
+    assert got[0].startswith("_shared/cluster-triage.yaml:14:18: kubernetes.rules[0].namespace: '${var.x}' is not allowed here")
 
 
 def test_agent_name_length_checked_for_the_namespace(envs: Path) -> None:
@@ -75,7 +75,7 @@ def test_agent_name_must_start_with_a_letter(envs: Path) -> None:
     # The name becomes Terraform resource names, which cannot start with a digit.
     edit(envs / "prod/agents/research.yaml", "name: research", "name: 1research")
     got = problems(envs, "prod")
-    assert got[0].startswith("prod/agents/research.yaml:4:7: name: '1research' is not allowed here; expected lower-case")
+    assert got[0].startswith("prod/agents/research.yaml:5:7: name: '1research' is not allowed here; expected lower-case")
 
 
 def test_two_files_for_one_agent(envs: Path) -> None:
@@ -89,7 +89,7 @@ def test_yaml_aliases_and_odd_keys(envs: Path) -> None:
     profile = envs / "prod/agents/research.yaml"
     profile.write_text(profile.read_text() + "a: &big [1, 2]\nb: [*big, *big]\n")
     assert problems(envs, "prod") == [
-        "prod/agents/research.yaml:11:4: this value is reused through a YAML alias (*name); aliases are not "
+        "prod/agents/research.yaml:12:4: this value is reused through a YAML alias (*name); aliases are not "
         "supported: write the value out, or share it through `extends:`"
     ]
     profile.write_text("apiVersion: blueprint.dev/v1alpha1\n? [a, b]\n: x\n1: y\n")
@@ -102,14 +102,14 @@ def test_yaml_aliases_and_odd_keys(envs: Path) -> None:
 def test_float_version_gets_quote_hint(envs: Path) -> None:
     edit(envs / "prod/environment.yaml", 'kubernetesVersion: "1.31"', "kubernetesVersion: 1.30")
     assert problems(envs, "prod") == [
-        "prod/environment.yaml:8:22: cluster.kubernetesVersion: expected a string, got float 1.3 "
+        "prod/environment.yaml:9:22: cluster.kubernetesVersion: expected a string, got float 1.3 "
         "(quote it, e.g. '1.30', so YAML keeps it as text)"
     ]
 
 
 def test_strict_types_no_coercion(envs: Path) -> None:
     edit(envs / "_shared/research.yaml", "maxPods: 2", 'maxPods: "2"')
-    assert problems(envs, "prod") == ["_shared/research.yaml:14:12: resources.maxPods: expected a whole number, got str '2'"]
+    assert problems(envs, "prod") == ["_shared/research.yaml:15:12: resources.maxPods: expected a whole number, got str '2'"]
 
 
 def test_backend_type_is_checked(envs: Path) -> None:
@@ -125,7 +125,7 @@ def test_invalid_yaml(envs: Path) -> None:
 
 def test_duplicate_key(envs: Path) -> None:
     (envs / "dev/agents/research.yaml").write_text((envs / "dev/agents/research.yaml").read_text() + "name: research\n")
-    assert problems(envs) == ["dev/agents/research.yaml:23:1: name: duplicate key 'name'; give each key once"]
+    assert problems(envs) == ["dev/agents/research.yaml:24:1: name: duplicate key 'name'; give each key once"]
 
 
 def test_not_a_mapping(envs: Path) -> None:
@@ -136,37 +136,37 @@ def test_not_a_mapping(envs: Path) -> None:
 def test_unknown_destination(envs: Path) -> None:
     edit(envs / "prod/agents/research.yaml", "name: research\n", "name: research\negress: [web-proxy, llm]\n")
     assert problems(envs, "prod") == [
-        "prod/agents/research.yaml:5:21: egress[1]: unknown destination 'llm'; the environment defines: llm-api, otel-collector, web-proxy"
+        "prod/agents/research.yaml:6:21: egress[1]: unknown destination 'llm'; the environment defines: llm-api, otel-collector, web-proxy"
     ]
 
 
 def test_name_must_match_file(envs: Path) -> None:
     edit(envs / "prod/agents/research.yaml", "name: research", "name: researcher")
     assert problems(envs, "prod") == [
-        "prod/agents/research.yaml:4:7: name: name 'researcher' must equal the file name 'research'"
+        "prod/agents/research.yaml:5:7: name: name 'researcher' must equal the file name 'research'"
     ]
 
 
 def test_extends_missing_and_outside(envs: Path) -> None:
     edit(envs / "prod/agents/research.yaml", "../../_shared/research.yaml", "../../_shared/nope.yaml")
     assert problems(envs, "prod") == [
-        "prod/agents/research.yaml:3:10: extends: extends points at '../../_shared/nope.yaml', which does not exist"
+        "prod/agents/research.yaml:4:10: extends: extends points at '../../_shared/nope.yaml', which does not exist"
     ]
     edit(envs / "prod/agents/research.yaml", "../../_shared/nope.yaml", "../../../../etc/x.yaml")
-    assert problems(envs, "prod")[0].startswith("prod/agents/research.yaml:3:10: extends: extends must stay inside")
+    assert problems(envs, "prod")[0].startswith("prod/agents/research.yaml:4:10: extends: extends must stay inside")
 
 
 def test_extends_cycle(envs: Path) -> None:
     edit(envs / "_shared/research.yaml", "kind: AgentProfile\n", "kind: AgentProfile\nextends: ../prod/agents/research.yaml\n")
     assert problems(envs, "prod") == [
-        "_shared/research.yaml:3:10: extends: extends forms a cycle; a base must not extend the profile"
+        "_shared/research.yaml:4:10: extends: extends forms a cycle; a base must not extend the profile"
     ]
 
 
 def test_requests_above_limits(envs: Path) -> None:
     edit(envs / "_shared/research.yaml", "requests: {cpu: 500m", "requests: {cpu: 1500m")
     assert problems(envs, "prod") == [
-        "_shared/research.yaml:12:3: resources: requests.cpu is above limits.cpu; a request must not exceed its limit"
+        "_shared/research.yaml:13:3: resources: requests.cpu is above limits.cpu; a request must not exceed its limit"
     ]
 
 

@@ -21,10 +21,10 @@ def problems(envs: Path, env: str, error=RefusedError) -> list[str]:
 def test_unpinned_image_is_refused_outside_dev(envs: Path) -> None:
     edit(envs / "_shared/research.yaml", "research:1.0.0@sha256:" + "2" * 64, "research:1.0.0")
     assert problems(envs, "prod") == [
-        "_shared/research.yaml:18:10: runtime.image: [image-not-pinned] image "
+        "_shared/research.yaml:19:10: runtime.image: [image-not-pinned] image "
         "'registry.example.com/agents/research:1.0.0' is not pinned by digest; this environment runs only "
         "digest-pinned images (name@sha256:<digest>), so what was reviewed is what runs (environment setting at "
-        "prod/environment.yaml:67:23 runtime.requireImageDigest)"
+        "prod/environment.yaml:68:23 runtime.requireImageDigest)"
     ]
     assert render(envs, "dev").files  # dev allows tags while iterating
 
@@ -32,7 +32,7 @@ def test_unpinned_image_is_refused_outside_dev(envs: Path) -> None:
 def test_replicas_must_fit_the_quota(envs: Path) -> None:
     edit(envs / "_shared/cluster-triage.yaml", "  port: 8080\n", "  port: 8080\n  replicas: 3\n")
     assert problems(envs, "prod", InputError) == [
-        "_shared/cluster-triage.yaml:35:13: runtime.replicas: 3 replicas do not fit the quota of resources.maxPods 1; "
+        "_shared/cluster-triage.yaml:36:13: runtime.replicas: 3 replicas do not fit the quota of resources.maxPods 1; "
         "raise maxPods or lower replicas"
     ]
 
@@ -40,7 +40,7 @@ def test_replicas_must_fit_the_quota(envs: Path) -> None:
 def test_tracing_needs_a_known_collector(envs: Path) -> None:
     edit(envs / "prod/agents/customer-support.yaml", "collector: otel-collector", "collector: otel")
     assert problems(envs, "prod", InputError) == [
-        "prod/agents/customer-support.yaml:17:16: runtime.tracing.collector: unknown destination 'otel'; the "
+        "prod/agents/customer-support.yaml:18:16: runtime.tracing.collector: unknown destination 'otel'; the "
         "environment defines: llm-api, otel-collector, web-proxy"
     ]
 
@@ -73,17 +73,17 @@ def test_callers_without_a_workload(envs: Path) -> None:
     start, end = text.index("# How the agent runs"), text.index("callers:")
     (envs / "_shared/research.yaml").write_text(text[:start] + text[end:])
     assert problems(envs, "prod", InputError) == [
-        "_shared/research.yaml:15:1: callers: callers need a workload to call: add 'runtime' or remove 'callers'"
+        "_shared/research.yaml:16:1: callers: callers need a workload to call: add 'runtime' or remove 'callers'"
     ]
 
 
 def test_entry_module_and_lock_file_grammar(envs: Path) -> None:
     edit(envs / "_shared/research.yaml", "entryModule: agent.research.main", "entryModule: agent.class.main")
     assert problems(envs, "prod", InputError) == [
-        "_shared/research.yaml:19:16: runtime.entryModule: a Python keyword cannot be part of a module name"
+        "_shared/research.yaml:20:16: runtime.entryModule: a Python keyword cannot be part of a module name"
     ]
     edit(envs / "_shared/research.yaml", "entryModule: agent.class.main", "entryModule: agent.research.main")
     edit(envs / "_shared/research.yaml", "lockFile: requirements.lock", "lockFile: deps/.hidden.lock")
     assert problems(envs, "prod", InputError) == [
-        "_shared/research.yaml:20:13: runtime.lockFile: hidden path segments (starting with '.') are not allowed"
+        "_shared/research.yaml:21:13: runtime.lockFile: hidden path segments (starting with '.') are not allowed"
     ]

@@ -92,6 +92,18 @@ def test_every_example_profile_validates_as_written(path: Path, validators) -> N
     assert errors(validators["profile"], data(path)) == []
 
 
+MODELINE = "# yaml-language-server: $schema="
+
+
+@pytest.mark.parametrize("path", PROFILES + ENVIRONMENT_FILES, ids=lambda p: str(p.relative_to(ENVIRONMENTS)))
+def test_every_example_names_its_schema_on_the_first_line(path: Path) -> None:
+    """Editors complete and validate the file from the committed schema the modeline points at."""
+    first = path.read_text(encoding="utf-8").partition("\n")[0]
+    assert first.startswith(MODELINE), f"{path}: add `{MODELINE}<relative path>` as the first line"
+    kind = "environment" if path.name == "environment.yaml" else "profile"
+    assert (path.parent / first.removeprefix(MODELINE)).resolve() == schema_export.committed_path(kind).resolve()
+
+
 @pytest.mark.parametrize("path", ENVIRONMENT_FILES, ids=lambda p: str(p.relative_to(ENVIRONMENTS)))
 def test_every_example_environment_validates(path: Path, validators) -> None:
     assert errors(validators["environment"], data(path)) == []

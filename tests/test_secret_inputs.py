@@ -21,9 +21,9 @@ def test_secret_outside_the_environment_grant(envs: Path) -> None:
     edit(envs / "prod/agents/research.yaml", "path: secret/data/prod/research/search-api",
          "path: secret/data/staging/research/search-api")
     assert problems(envs, "prod") == [
-        "prod/agents/research.yaml:9:13: secrets[0].vault.path: [secret-outside-grant] Vault path "
+        "prod/agents/research.yaml:10:13: secrets[0].vault.path: [secret-outside-grant] Vault path "
         "'secret/data/staging/research/search-api' is outside this environment's grant (paths under "
-        "secret/data/prod/); use a path under those prefixes (environment setting at prod/environment.yaml:52:26 "
+        "secret/data/prod/); use a path under those prefixes (environment setting at prod/environment.yaml:53:26 "
         "secretBackends.vault.allowedPathPrefixes)"
     ]
 
@@ -32,7 +32,7 @@ def test_aws_secret_outside_the_grant(envs: Path) -> None:
     edit(envs / "prod/agents/customer-support.yaml", "secret:prod/customer-support", "secret:shared/customer-support")
     got = problems(envs, "prod")
     assert len(got) == 1 and got[0].startswith(
-        "prod/agents/customer-support.yaml:12:12: secrets[0].aws.arn: [secret-outside-grant] secret "
+        "prod/agents/customer-support.yaml:13:12: secrets[0].aws.arn: [secret-outside-grant] secret "
         "'shared/customer-support/llm-api-key-Ab12Cd' is outside this environment's grant (names starting with prod/)")
 
 
@@ -42,9 +42,9 @@ def test_ttl_above_the_ceiling_cannot_be_waived(envs: Path) -> None:
                        "    reason: trying to waive a hard refusal should not work at all\n")
     got = problems(envs, "prod")
     assert got[0] == (
-        "prod/agents/research.yaml:11:16: credentialTtl: [ttl-above-ceiling] credentialTtl 3600s is above this "
+        "prod/agents/research.yaml:12:16: credentialTtl: [ttl-above-ceiling] credentialTtl 3600s is above this "
         "environment's ceiling of 600s for vault credentials; lower it to 600 or less (environment setting at "
-        "prod/environment.yaml:51:22 secretBackends.vault.tokenTtlCeiling)")
+        "prod/environment.yaml:52:22 secretBackends.vault.tokenTtlCeiling)")
     assert "[unused-exception]" in got[1]
 
 
@@ -61,9 +61,9 @@ def test_wildcard_trust_is_refused(envs: Path) -> None:
          "oidcProvider: oidc.eks.eu-west-1.amazonaws.com/id/*")
     got = problems(envs, "prod")
     assert got == [
-        "prod/agents/customer-support.yaml:10:3: secrets: [trust-wildcard] the environment's oidcProvider "
+        "prod/agents/customer-support.yaml:11:3: secrets: [trust-wildcard] the environment's oidcProvider "
         "'oidc.eks.eu-west-1.amazonaws.com/id/*' contains a wildcard, so the role's trust would match other "
-        "clusters' tokens; give the exact issuer (environment setting at prod/environment.yaml:58:19 "
+        "clusters' tokens; give the exact issuer (environment setting at prod/environment.yaml:59:19 "
         "secretBackends.aws.oidcProvider)"
     ]
 
@@ -74,7 +74,7 @@ def test_backend_missing_from_the_environment(envs: Path) -> None:
     end = text.index("  aws:\n")
     (envs / "prod/environment.yaml").write_text(text[:start] + text[end:])
     assert problems(envs, "prod", InputError) == [
-        "prod/agents/research.yaml:8:5: secrets[0].vault: the environment configures no 'vault' secret backend; "
+        "prod/agents/research.yaml:9:5: secrets[0].vault: the environment configures no 'vault' secret backend; "
         "add secretBackends.vault to environment.yaml or use another backend"
     ]
 
@@ -82,7 +82,7 @@ def test_backend_missing_from_the_environment(envs: Path) -> None:
 def test_secret_region_must_match(envs: Path) -> None:
     edit(envs / "prod/agents/customer-support.yaml", "arn:aws:secretsmanager:eu-west-1", "arn:aws:secretsmanager:us-east-1")
     assert problems(envs, "prod", InputError) == [
-        "prod/agents/customer-support.yaml:12:12: secrets[0].aws.arn: secret is in region us-east-1, but the "
+        "prod/agents/customer-support.yaml:13:12: secrets[0].aws.arn: secret is in region us-east-1, but the "
         "environment's AWS backend reads from eu-west-1; use a secret in eu-west-1"
     ]
 
@@ -91,7 +91,7 @@ def test_secret_arn_needs_its_suffix(envs: Path) -> None:
     edit(envs / "prod/agents/customer-support.yaml", "llm-api-key-Ab12Cd", "llm-api-key")
     got = problems(envs, "prod", InputError)
     assert got == [
-        "prod/agents/customer-support.yaml:12:12: secrets[0].aws.arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:"
+        "prod/agents/customer-support.yaml:13:12: secrets[0].aws.arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:"
         "secret:prod/customer-support/llm-api-key' is not allowed here; expected the full ARN of a Secrets Manager "
         "secret, including its 6-character suffix (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf)"
     ]
@@ -103,7 +103,7 @@ def test_one_backend_per_agent(envs: Path) -> None:
         "      key: token\n",
         "      key: token\n  - name: other\n    aws:\n      arn: arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/x-Ab12Cd\n"))
     got = problems(envs, "prod", InputError)
-    assert got == ["prod/agents/research.yaml:7:3: secrets: all secrets of one agent must come from one backend (one "
+    assert got == ["prod/agents/research.yaml:8:3: secrets: all secrets of one agent must come from one backend (one "
                    "SecretProviderClass per agent); split the agent or move the secrets"]
 
 
