@@ -148,15 +148,7 @@ def plan(environments_root: Path, env: str, name: str, namespace: str | None = N
 def create(environments_root: Path, env: str, name: str, namespace: str | None = None) -> Scaffold:
     """Write the new profile; an existing one is never overwritten (checked in `plan`)."""
     scaffold = plan(environments_root, env, name, namespace)
-    write_file(scaffold.path, scaffold.text)
+    # One file, never replacing another (not `write_tree`: its manifest would make the next
+    # scaffold in the same folder remove this profile as stale).
+    writer.write_file(scaffold.path, scaffold.text, exclusive=True)
     return scaffold
-
-
-def write_file(path: Path, text: str) -> None:
-    """One atomic write through blueprint.writer. Not `write_tree`: its manifest would make the next
-    scaffold in the same folder remove this profile as stale."""
-    try:
-        writer._atomic_write(path, text)  # noqa: SLF001 -- writer has no public single-file write yet
-    except OSError as exc:
-        raise InputError([Problem(Location(display_path(path)),
-                                  f"cannot write here: {exc.strerror or exc}; check the --environments folder")]) from None

@@ -154,13 +154,9 @@ def write(out_dir: Path, schema_files: dict[str, str]) -> tuple[list[str], list[
     written, unchanged = [], []
     for rel, content in sorted(schema_files.items()):
         target = out_dir / rel
-        try:
-            if target.is_file() and target.read_text(encoding="utf-8") == content:
-                unchanged.append(rel)
-                continue
-            writer._atomic_write(target, content)  # noqa: SLF001 -- writer has no public single-file write yet
-        except OSError as exc:
-            raise InputError([Problem(Location(str(target)), f"cannot write here: {exc.strerror or exc}; "
-                                      "choose another --out folder")]) from None
+        if target.is_file() and target.read_text(encoding="utf-8") == content:
+            unchanged.append(rel)
+            continue
+        writer.write_file(target, content)
         written.append(rel)
     return written, unchanged

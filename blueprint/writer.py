@@ -88,10 +88,23 @@ def _write_tree(out_dir: Path, files: dict[str, str]) -> WriteResult:
     return WriteResult(tuple(written), tuple(unchanged), tuple(removed))
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write one standalone file (a report) atomically; no manifest, so nothing else is removed."""
+def write_file(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write one standalone file (a report, a new profile, a schema) atomically; no manifest, so
+    nothing else is removed. `exclusive` never replaces an existing file, even one created since
+    the caller last looked (the text is linked into place, which fails if the name exists)."""
     try:
-        _atomic_write(path, text)
+        if not exclusive:
+            _atomic_write(path, text)
+            return
+        tmp = path.with_name(f".{path.name}.new")
+        _atomic_write(tmp, text)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise InputError([Problem(Location(str(path)), "already exists; blueprint never overwrites it: "
+                                      "choose another name or remove the file first")]) from None
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError as exc:
         raise InputError([Problem(Location(str(path)), f"cannot write this file: {exc.strerror or exc}; "
                                   "choose another path")]) from None

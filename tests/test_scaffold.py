@@ -158,4 +158,4 @@ def test_unwritable_folder_exits_2(capsys, envs: Path) -> None:
     agents.rmdir()
     agents.write_text("a file where the agents folder should be\n")
     code, _, err = new(capsys, envs, "triage-bot", "staging")
-    assert code == 2 and f"{agents}/triage-bot.yaml: cannot write here" in err and "Traceback" not in err
+    assert code == 2 and f"{agents}/triage-bot.yaml: cannot write this file" in err and "Traceback" not in err
