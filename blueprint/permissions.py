@@ -23,7 +23,7 @@ from typing import Any
 from blueprint.emit.manifests import manifests_from_resources
 from blueprint.emit.terraform import STAGES
 from blueprint.errors import BlueprintError, InputError, Location, Problem
-from blueprint.gates import hcl_reader
+from blueprint import hcl_reader
 from blueprint.loader import LoadedEnvironment, LoadedProfile, Path_, dotted
 from blueprint.models.types import cpu_millicores, memory_bytes
 

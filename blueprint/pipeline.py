@@ -94,7 +94,7 @@ class Removal:
 
 def pending_removals(out_dir: Path, files: dict[str, str]) -> list[Removal]:
     """Files a write would remove, with the resources `terraform apply` would then destroy."""
-    from blueprint.gates import hcl_reader  # only needed when something is removed
+    from blueprint import hcl_reader  # only needed when something is removed
 
     removals = []
     for rel in writer.stale_files(out_dir, files):
@@ -122,7 +122,7 @@ def promote(scratch: Path, files: dict[str, str], out_dir: Path) -> tuple[writer
 def manifests_text(render_: Render) -> tuple[str, int]:
     """The Kubernetes objects the emitted Terraform creates, as one YAML stream (for GitOps)."""
     from blueprint.emit.manifests import dump_manifests, manifests_from_resources
-    from blueprint.gates import hcl_reader
+    from blueprint import hcl_reader
 
     resources = [
         r for path, text in render_.files.items()

@@ -56,7 +56,7 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def parsed_blocks(files: dict[str, str], modes: tuple[str, ...] = ("managed",)):
     """The resource (and, with modes, data) blocks of every emitted .tf file, parsed back."""
-    from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
+    from blueprint.hcl_reader import ParsedFile, parse_text, resources
 
     return [b for path, text in files.items() if path.endswith(".tf")
             for b in resources(ParsedFile(path, parse_text(text, path)), modes)]

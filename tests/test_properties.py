@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from blueprint.emit.terraform import emit_environment
-from blueprint.gates.hcl_reader import ParsedFile, block, blocks, parse_text, resources
+from blueprint.hcl_reader import ParsedFile, block, blocks, parse_text, resources
 from blueprint.gates.invariants import check_invariants
 from blueprint.loader import load_environment
 from blueprint.models import AgentProfile

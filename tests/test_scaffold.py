@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from blueprint import schema_export
 from blueprint.cli import main
-from blueprint.gates.hcl_reader import ParsedFile, block, blocks, parse_text, resources
+from blueprint.hcl_reader import ParsedFile, block, blocks, parse_text, resources
 from blueprint.loader import load_environment
 
 

@@ -44,7 +44,7 @@ from typing import Any
 import yaml
 
 from blueprint.errors import BlueprintError, Location, Problem
-from blueprint.gates.hcl_reader import BLOCK_MARK, Expression, Resource
+from blueprint.hcl_reader import BLOCK_MARK, Expression, Resource
 
 # ------------------------------------------------------------------------------------ errors
 

@@ -596,7 +596,7 @@ def api_pod_spec(agent: AgentPlan) -> dict:
     """The same hardened pod spec as the Deployment's, in the API's shape: rendered as a
     Deployment, parsed back and converted by the manifest converter, so the two cannot drift."""
     from blueprint.emit.manifests import manifests_from_resources
-    from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
+    from blueprint.hcl_reader import ParsedFile, parse_text, resources
 
     dep = Block("resource", ("kubernetes_deployment_v1", agent.label))
     _metadata(dep, agent.name, agent.namespace, agent.labels)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from blueprint.gates.hcl_reader import Resource, block, blocks
+from blueprint.hcl_reader import Resource, block, blocks
 from blueprint.gates.result import Finding, GateResult
 from blueprint.models import AgentProfile, Environment
 from blueprint.models.types import NAMESPACE_PREFIX

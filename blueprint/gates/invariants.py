@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from blueprint.gates.hcl_reader import BLOCK_MARK, Expression, Resource, block, blocks
+from blueprint.hcl_reader import BLOCK_MARK, Expression, Resource, block, blocks
 from blueprint.gates.result import Finding, GateResult
 from blueprint.models import AgentProfile, Environment
 from blueprint.models.types import NAMESPACE_PREFIX

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from blueprint.emit.manifests import Manifest, derive, dump_manifest, is_kubernetes_resource
 from blueprint.errors import ToolError
-from blueprint.gates import hcl_reader
+from blueprint import hcl_reader
 from blueprint.gates.checkov_runner import CheckovReport, CheckRecord, run_checkov
 from blueprint.gates.crd_schema import SCHEMA_FILES, supported_kinds, validate_custom_object
 from blueprint.gates.result import Finding, GateResult

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from blueprint.errors import ToolError
-from blueprint.gates.hcl_reader import BLOCK_MARK, Expression, Resource
+from blueprint.hcl_reader import BLOCK_MARK, Expression, Resource
 
 META_ARGUMENTS = frozenset(
     {"count", "for_each", "provider", "depends_on", "lifecycle", "provisioner", "connection"}

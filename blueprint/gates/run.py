@@ -12,7 +12,7 @@ from pathlib import Path
 from blueprint.emit.manifests import Manifest, derive, is_kubernetes_resource
 from blueprint.emit.terraform import CHECKOV_SKIPS
 from blueprint.errors import ToolError
-from blueprint.gates import hcl_reader
+from blueprint import hcl_reader
 from blueprint.gates.checkov_runner import (
     coverage_findings,
     module_local_address,

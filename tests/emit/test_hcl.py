@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from blueprint.emit.hcl import Block, Ref, quote, render_block, render_file
-from blueprint.gates.hcl_reader import Expression, parse_text
+from blueprint.hcl_reader import Expression, parse_text
 
 NASTY = [
     "${var.secret}",

@@ -16,7 +16,7 @@ import yaml
 
 from blueprint.emit import manifests as m
 from blueprint.emit.manifests import ManifestError, api_problems, dump_manifests, manifests_from_resources
-from blueprint.gates.hcl_reader import ParsedFile, Resource, block, blocks, parse_text, resources
+from blueprint.hcl_reader import ParsedFile, Resource, block, blocks, parse_text, resources
 from blueprint.pipeline import render
 from conftest import ENVIRONMENTS, EXAMPLE_ENVS
 

@@ -9,7 +9,7 @@ from importlib import metadata
 
 import pytest
 
-from blueprint.gates.hcl_reader import ParsedFile, parse_text, resources
+from blueprint.hcl_reader import ParsedFile, parse_text, resources
 from blueprint.gates.provider_schema import (
     Block,
     ProviderSchemaError,

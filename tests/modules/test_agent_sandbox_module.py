@@ -26,7 +26,7 @@ import pytest
 from blueprint import pipeline
 from blueprint.emit.manifests import Manifest
 from blueprint.errors import InputError
-from blueprint.gates.hcl_reader import ParsedFile, parse_file, parse_text, resources
+from blueprint.hcl_reader import ParsedFile, parse_file, parse_text, resources
 from blueprint.gates.kubernetes_validate import run_checkov_kubernetes, validate_manifests
 from blueprint.gates.provider_schema import check_resource, load_provider_schema
 from blueprint.gates.run import policies_dir

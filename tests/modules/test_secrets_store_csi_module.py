@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from blueprint.gates.hcl_reader import (
+from blueprint.hcl_reader import (
     BLOCK_MARK,
     Expression,
     ParsedFile,
