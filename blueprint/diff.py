@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from blueprint import pipeline
+from blueprint import hcl_reader, pipeline
 from blueprint.errors import BlueprintError, InputError, Location, Problem, ToolError
 from blueprint.explain import inputs_for_output, read_render
 from blueprint.loader import display_path, environment_dir, load_environment
@@ -136,29 +136,32 @@ def diff_states(old: dict[str, AgentPermissions], new: dict[str, AgentPermission
 def diff_folders(old_dir: Path, new_dir: Path) -> DiffResult:
     """Two existing output folders; facts are located in the inputs their headers name, if those load."""
     states = []
+    memo = hcl_reader.ParseMemo()  # files the two folders share are parsed once
     for folder in (old_dir, new_dir):
         if not folder.is_dir():
             raise InputError([Problem(Location(str(folder)), "no such folder; give two output folders of "
                                       "`blueprint render` or `check` (e.g. build/<env>)")])
-        states.append(read_output(folder, inputs_for_output(folder)))
+        states.append(read_output(folder, inputs_for_output(folder), memo))
     env = next((p.environment for s in reversed(states) for p in s.values() if p.environment), "")
     return DiffResult(env, str(old_dir), str(new_dir), tuple(diff_states(states[0], states[1])))
 
 
-def render_state(environments_root: Path, env: str) -> dict[str, AgentPermissions]:
+def render_state(environments_root: Path, env: str,
+                 memo: hcl_reader.ParseMemo | None = None) -> dict[str, AgentPermissions]:
     render = pipeline.render(environments_root, env)
-    return read_render(render.files, render.loaded)
+    return read_render(render.files, render.loaded, memo)
 
 
 def diff_base(environments_root: Path, env: str, rev: str) -> DiffResult:
     """The inputs at git revision `rev` against the working tree, both rendered by this generator."""
+    memo = hcl_reader.ParseMemo()  # agents the change leaves alone are parsed once
     with git_inputs(environments_root, rev) as (old_root, relabel):
         try:
-            old = render_state(old_root, env)
+            old = render_state(old_root, env, memo)
         except BlueprintError as error:
             raise _relabelled(error, relabel) from None
         old = {name: relocate(perms, relabel) for name, perms in old.items()}
-    new = render_state(environments_root, env)
+    new = render_state(environments_root, env, memo)
     return DiffResult(env, f"{rev} ({display_path(environments_root)})", f"working tree ({display_path(environments_root)})",
                       tuple(diff_states(old, new)))
 
@@ -220,7 +223,8 @@ def diff_promote(environments_root: Path, source_env: str, target_env: str) -> D
     this agent's profile from the source), so one profile the target refuses does not hide what the
     others would change; an agent the source lacks would be removed.
     """
-    current = render_state(environments_root, target_env)
+    memo = hcl_reader.ParseMemo()  # one render per promoted agent: only that agent's files are new
+    current = render_state(environments_root, target_env, memo)
     source_agents = _agent_files(environments_root, source_env)
     target_agents = _agent_files(environments_root, target_env)
     scratch = Path(tempfile.mkdtemp(prefix="blueprint-promote-"))
@@ -241,7 +245,7 @@ def diff_promote(environments_root: Path, source_env: str, target_env: str) -> D
             shutil.copy2(source_agents[name], agents_dir / source_agents[name].name)
             relabel = _promote_relabel(root, environments_root, source_agents[name], target_env)
             try:
-                promoted = render_state(root, target_env)
+                promoted = render_state(root, target_env, memo)
             except BlueprintError as error:
                 results.append(AgentDiff(name, "blocked", problems=tuple(_relabelled(error, relabel).problems)
                                          or (Problem(Location(str(source_agents[name])), error.text),)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from blueprint import pipeline, writer
+from blueprint import hcl_reader, pipeline, writer
 from blueprint.errors import BlueprintError, InputError, Location, Problem
 from blueprint.loader import (
     LoadedEnvironment,
@@ -171,11 +171,12 @@ def explain_environment(environments_root: Path, env: str, agent: str | None = N
     return Explanation(env, source, tuple(perms[name] for name in sorted(perms)), inputs is not None)
 
 
-def read_render(files: dict[str, str], inputs: LoadedEnvironment | None) -> dict[str, AgentPermissions]:
+def read_render(files: dict[str, str], inputs: LoadedEnvironment | None,
+                memo: hcl_reader.ParseMemo | None = None) -> dict[str, AgentPermissions]:
     """Write a render into a scratch folder and read the facts back from the files."""
     scratch = writer.write_scratch(files)
     try:
-        return read_output(scratch, inputs)
+        return read_output(scratch, inputs, memo)
     finally:
         writer.remove_scratch(scratch)
 

@@ -10,6 +10,7 @@ block and a map stay distinct.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,15 +109,40 @@ def _decode_key(key: Any) -> Any:
     return Expression(key) if key.startswith("${") else key
 
 
-def parse_text(text: str, path: str = "<text>") -> dict[str, Any]:
+def _loads(text: str, path: str) -> dict[str, Any]:
     try:
-        raw = hcl2.loads(text, serialization_options=_OPTIONS)
+        return hcl2.loads(text, serialization_options=_OPTIONS)
     except Exception as exc:  # python-hcl2 raises lark errors of many kinds
         raise HclParseError(f"{path}: does not parse as HCL: {exc}") from None
+
+
+def _decoded(raw: dict[str, Any], path: str) -> dict[str, Any]:
     try:
         return _decode(raw)
     except ValueError as exc:  # a malformed \u or \U escape
         raise HclParseError(f"{path}: a string has an invalid escape: {exc}") from None
+
+
+def parse_text(text: str, path: str = "<text>", memo: "ParseMemo | None" = None) -> dict[str, Any]:
+    if memo is not None:
+        return memo.parse_text(text, path)
+    return _decoded(_loads(text, path), path)
+
+
+class ParseMemo:
+    """python-hcl2's output by file content, for reads of mostly identical files in one command
+    (a diff's two states; a promotion that renders the environment once per agent). Parsing is the
+    slow part (~40 ms per agent file); each caller still gets freshly decoded objects."""
+
+    def __init__(self) -> None:
+        self._raw: dict[bytes, dict[str, Any]] = {}
+
+    def parse_text(self, text: str, path: str) -> dict[str, Any]:
+        key = hashlib.sha256(text.encode("utf-8")).digest()
+        raw = self._raw.get(key)
+        if raw is None:
+            raw = self._raw[key] = _loads(text, path)
+        return _decoded(raw, path)
 
 
 def parse_file(path: Path, relative_to: Path | None = None) -> ParsedFile:

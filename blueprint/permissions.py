@@ -100,7 +100,7 @@ class _AgentFiles:
     resources: list[hcl_reader.Resource] = field(default_factory=list)
 
 
-def _read_files(root: Path) -> dict[str, _AgentFiles]:
+def _read_files(root: Path, memo: hcl_reader.ParseMemo | None = None) -> dict[str, _AgentFiles]:
     """Each agent's parsed resources, by file label (agent_<label>.tf in every stage)."""
     if not (root / "agents").is_dir():
         raise InputError([Problem(Location(str(root)), "not a blueprint output folder (no agents/ stage); "
@@ -112,7 +112,7 @@ def _read_files(root: Path) -> dict[str, _AgentFiles]:
             entry = by_label.setdefault(label, _AgentFiles(label))
             try:
                 text = path.read_text(encoding="utf-8")
-                parsed = hcl_reader.ParsedFile(f"{stage}/{path.name}", hcl_reader.parse_text(text, str(path)))
+                parsed = hcl_reader.ParsedFile(f"{stage}/{path.name}", hcl_reader.parse_text(text, str(path), memo))
             except (OSError, UnicodeDecodeError, BlueprintError) as exc:
                 raise InputError([Problem(Location(str(path)), f"cannot read this emitted file: {exc}")]) from None
             header = HEADER.match(text)
@@ -122,7 +122,8 @@ def _read_files(root: Path) -> dict[str, _AgentFiles]:
     return by_label
 
 
-def read_output(root: Path, inputs: LoadedEnvironment | None = None) -> dict[str, AgentPermissions]:
+def read_output(root: Path, inputs: LoadedEnvironment | None = None,
+                memo: hcl_reader.ParseMemo | None = None) -> dict[str, AgentPermissions]:
     """Every agent's facts, from the emitted files under root (build/<env> or a scratch folder).
 
     `inputs`, when given, names egress destinations and locates each fact in the profile or the
@@ -130,7 +131,7 @@ def read_output(root: Path, inputs: LoadedEnvironment | None = None) -> dict[str
     """
     profiles = {lp.profile.name: lp for lp in inputs.profiles} if inputs else {}
     out: dict[str, AgentPermissions] = {}
-    for label, files in sorted(_read_files(root).items()):
+    for label, files in sorted(_read_files(root, memo).items()):
         kube = [r for r in files.resources if r.mode == "managed" and r.type.startswith("kubernetes_")]
         try:
             objects = manifests_from_resources(kube)

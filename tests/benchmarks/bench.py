@@ -1,7 +1,7 @@
 """Benchmark (not a test): render and check N synthetic agents; prints agents/second and gate times.
 
     make bench                      # N = 100 and 1000
-    python tests/benchmarks/bench.py --agents 100 1000 --check-agents 100 1000
+    python tests/benchmarks/bench.py --agents 100 1000 --check-agents 100 1000 --review-agents 100
 
 Render is timed as a whole `blueprint render` process (start-up included), the way users run it.
 """
@@ -61,6 +61,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--agents", type=int, nargs="*", default=[100, 1000])
     parser.add_argument("--check-agents", type=int, nargs="*", default=[100, 1000])
+    parser.add_argument("--review-agents", type=int, nargs="*", default=[100],
+                        help="sizes for explain (of a checked output folder) and diff (two folders)")
     parser.add_argument("--repeat", type=int, default=3, help="render runs per size; the best is reported")
     args = parser.parse_args()
 
@@ -84,6 +86,22 @@ def main() -> int:
             gates = json.loads(proc.stdout)["gates"]
             split = ", ".join(f"{g['gate']} {g['seconds']:.2f}s" for g in gates)
             print(f"check {n} agents: {wall:.2f}s wall; {split}")
+        for n in args.review_agents:
+            root = work / f"review-{n}"
+            synthetic_environment(root, n)
+            out = work / f"reviewed-{n}"
+            blueprint("render", "--env", "bench", "--environments", str(root), "--out", str(out))
+            wall, proc = blueprint("explain", "--env", "bench", "--environments", str(root), "--from", str(out),
+                                   "--format", "json")
+            if proc.returncode != 0:
+                print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+                return proc.returncode
+            print(f"explain {n} agents (--from a rendered folder): {wall:.2f}s wall")
+            wall, proc = blueprint("diff", "--old", str(out), "--new", str(out), "--format", "json")
+            if proc.returncode != 0:
+                print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
+                return proc.returncode
+            print(f"diff {n} agents (two output folders): {wall:.2f}s wall")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

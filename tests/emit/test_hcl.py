@@ -86,3 +86,19 @@ def test_alignment_matches_terraform_fmt(tmp_path: Path, terraform_bin: str) -> 
                           text=True, timeout=60, env={**os.environ, "CHECKPOINT_DISABLE": "1"})
     assert proc.returncode == 0, proc.stdout
     assert render_block(Block("x")) == ["x {}"]
+
+
+def test_parse_memo_parses_each_text_once_and_hands_out_fresh_objects(monkeypatch) -> None:
+    from blueprint import hcl_reader
+
+    calls = []
+    real = hcl_reader._loads
+    monkeypatch.setattr(hcl_reader, "_loads", lambda text, path: calls.append(path) or real(text, path))
+    memo = hcl_reader.ParseMemo()
+    text = 'resource "kubernetes_namespace_v1" "a" {\n  metadata {\n    name = "a"\n  }\n}\n'
+    first = hcl_reader.parse_text(text, "old/a.tf", memo)
+    first["resource"].clear()  # a caller mutating its copy must not change the next one's
+    second = hcl_reader.parse_text(text, "new/a.tf", memo)
+    assert calls == ["old/a.tf"]
+    assert second == hcl_reader.parse_text(text)
+    assert second["resource"][0]["kubernetes_namespace_v1"]["a"]["metadata"][0]["name"] == "a"
