@@ -106,19 +106,25 @@ def _read_files(root: Path, memo: hcl_reader.ParseMemo | None = None) -> dict[st
         raise InputError([Problem(Location(str(root)), "not a blueprint output folder (no agents/ stage); "
                                   "give the folder `blueprint render` or `check` wrote, e.g. build/<env>")])
     by_label: dict[str, _AgentFiles] = {}
+    read: list[tuple[str, Path, str]] = []
     for stage in STAGES:
         for path in sorted((root / stage).glob("agent_*.tf")):
-            label = path.stem[len("agent_"):]
-            entry = by_label.setdefault(label, _AgentFiles(label))
             try:
-                text = path.read_text(encoding="utf-8")
-                parsed = hcl_reader.ParsedFile(f"{stage}/{path.name}", hcl_reader.parse_text(text, str(path), memo))
-            except (OSError, UnicodeDecodeError, BlueprintError) as exc:
+                read.append((stage, path, path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError) as exc:
                 raise InputError([Problem(Location(str(path)), f"cannot read this emitted file: {exc}")]) from None
-            header = HEADER.match(text)
-            if header and not entry.source:
-                entry.source = header.group(1)
-            entry.resources += hcl_reader.resources(parsed, ("managed", "data"))
+    try:
+        documents = hcl_reader.parse_texts([(text, str(path)) for _, path, text in read], memo)
+    except BlueprintError as exc:
+        raise InputError([Problem(Location(str(root)), f"cannot read an emitted file: {exc}")]) from None
+    for (stage, path, text), document in zip(read, documents):
+        label = path.stem[len("agent_"):]
+        entry = by_label.setdefault(label, _AgentFiles(label))
+        parsed = hcl_reader.ParsedFile(f"{stage}/{path.name}", document)
+        header = HEADER.match(text)
+        if header and not entry.source:
+            entry.source = header.group(1)
+        entry.resources += hcl_reader.resources(parsed, ("managed", "data"))
     return by_label
 
 

@@ -66,12 +66,14 @@ def parse_gate(root: Path) -> tuple[list[hcl_reader.Resource], GateResult]:
     findings: list[Finding] = []
     files = sorted(root.rglob("*.tf"))
     seen: dict[tuple[str, str], str] = {}
-    for path in files:
-        try:
-            parsed = hcl_reader.parse_file(path, root)
-        except hcl_reader.HclParseError as exc:
-            findings.append(Finding("parse", "HCL_PARSE", str(exc), str(path.relative_to(root))))
+    names = [str(path.relative_to(root)) for path in files]
+    documents = hcl_reader.parse_texts([(p.read_text(encoding="utf-8"), name) for p, name in zip(files, names)],
+                                       keep_errors=True)
+    for name, document in zip(names, documents):
+        if isinstance(document, hcl_reader.HclParseError):
+            findings.append(Finding("parse", "HCL_PARSE", str(document), name))
             continue
+        parsed = hcl_reader.ParsedFile(name, document)
         stage = parsed.path.split("/", 1)[0]
         if parsed.path.startswith("platform/modules/"):  # our hand-written modules, copied verbatim
             allowed = TOP_LEVEL_BLOCKS | {"variable", "locals", "output", "module"}

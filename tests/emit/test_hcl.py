@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -102,3 +104,22 @@ def test_parse_memo_parses_each_text_once_and_hands_out_fresh_objects(monkeypatc
     assert calls == ["old/a.tf"]
     assert second == hcl_reader.parse_text(text)
     assert second["resource"][0]["kubernetes_namespace_v1"]["a"]["metadata"][0]["name"] == "a"
+
+
+@pytest.mark.parametrize("parallel", [False, True])
+def test_parse_gate_locates_every_broken_file_sequentially_and_in_parallel(tmp_path, monkeypatch, parallel) -> None:
+    from blueprint import hcl_reader
+    from blueprint.gates.run import parse_gate
+
+    monkeypatch.setattr(hcl_reader, "PARALLEL_MIN_FILES", 1 if parallel else 10**6)
+    (tmp_path / "agents").mkdir()
+    good = 'resource "kubernetes_namespace_v1" "a%d" {\n  metadata {\n    name = "a%d"\n  }\n}\n'
+    for i in range(3):
+        (tmp_path / "agents" / f"agent_a{i}.tf").write_text(good % (i, i))
+    (tmp_path / "agents" / "agent_broken.tf").write_text('resource "x" "y" {\n  name = \n')
+    (tmp_path / "agents" / "agent_escape.tf").write_text('resource "x" "z" {\n  name = "\\uZZZZ"\n}\n')
+    resources, result = parse_gate(tmp_path)
+    assert sorted(r.address for r in resources) == [f"kubernetes_namespace_v1.a{i}" for i in range(3)]
+    assert sorted((f.check_id, f.file) for f in result.findings) == [
+        ("HCL_PARSE", "agents/agent_broken.tf"), ("HCL_PARSE", "agents/agent_escape.tf")]
+    assert all(f.message.startswith(f.file + ": ") for f in result.findings)
