@@ -15,7 +15,9 @@ locals {
       yamldecode(trimprefix(text, "\n")) if trimspace(replace(text, "/(?m)^#.*$/", "")) != "" && trimspace(text) != ""
     ] if sha256(d.body) == d.sha256 # only verified text is decoded
   ])
-  objects = [for o in local.decoded : o if o != null]
+  # `status` is the API server's to write, and kubernetes_manifest refuses a manifest that sets
+  # it (controller-gen CRDs often carry an empty one).
+  objects = [for o in local.decoded : { for k, v in o : k => v if k != "status" } if o != null]
 
   # Keyed by kind, namespace and name: a later asset replaces an earlier asset's object (merge
   # keeps the last value of a key).

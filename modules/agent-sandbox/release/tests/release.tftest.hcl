@@ -19,6 +19,10 @@ run "verified_release_is_split_and_hardened" {
     error_message = "both assets' CRDs, and only CRDs, are applied first"
   }
   assert {
+    condition     = !contains(keys(output.crds["CustomResourceDefinition//sandboxtemplates.extensions.agents.x-k8s.io"]), "status")
+    error_message = "the API server's status is dropped (kubernetes_manifest refuses it)"
+  }
+  assert {
     condition     = sort(keys(output.controller)) == sort(["ClusterRoleBinding//agent-sandbox-controller", "Deployment/agent-sandbox-system/agent-sandbox-controller", "ServiceAccount/agent-sandbox-system/agent-sandbox-controller"])
     error_message = "the release's Namespace is dropped (the root declares it); everything else is kept"
   }
