@@ -10,6 +10,7 @@ into it would give. Added grants widen, removed ones narrow; a setting widens wh
 from __future__ import annotations
 
 import io
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -106,6 +107,30 @@ def _setting_effect(old: Fact, new: Fact) -> str:
     return WIDENING if new.rank > old.rank else NARROWING
 
 
+def covers(wider: Fact, narrower: Fact) -> bool:
+    """Whether grant `wider` already allows everything grant `narrower` does (same layer): the
+    same rule with a superset of resource names (none named: all), or the same port to a CIDR
+    that contains the other's. Anything else only covers itself."""
+    if wider.layer != narrower.layer:
+        return False
+    if wider.identity == narrower.identity:
+        return True
+    w, n = wider.data, narrower.data
+    if wider.layer in ("kubernetes-api", "session-broker"):
+        same = all(w.get(k) == n.get(k) for k in ("namespace", "api_group", "resource", "verb", "subject"))
+        w_names, n_names = set(w.get("resource_names") or ()), set(n.get("resource_names") or ())
+        return same and (not w_names or (bool(n_names) and n_names <= w_names))
+    if wider.layer == "egress" and w.get("cidr") and n.get("cidr"):
+        if (w.get("port"), w.get("protocol")) != (n.get("port"), n.get("protocol")):
+            return False
+        try:
+            w_net, n_net = ipaddress.ip_network(w["cidr"], strict=False), ipaddress.ip_network(n["cidr"], strict=False)
+        except ValueError:
+            return False
+        return w_net.version == n_net.version and n_net.subnet_of(w_net)  # type: ignore[arg-type]
+    return False
+
+
 def diff_agent(agent: str, old: AgentPermissions | None, new: AgentPermissions | None) -> AgentDiff:
     before = {f.identity: f for f in old.facts} if old else {}
     after = {f.identity: f for f in new.facts} if new else {}
@@ -113,14 +138,18 @@ def diff_agent(agent: str, old: AgentPermissions | None, new: AgentPermissions |
     for identity, fact in after.items():
         previous = before.get(identity)
         if previous is None:
-            changes.append(Change(agent, "added", WIDENING if fact.grant else NEUTRAL, fact.layer, fact.text,
+            # A grant the old state already allowed through a wider one (a CIDR narrowed, a
+            # resource name dropped) is no new access: the wider one's removal is the change.
+            widens = fact.grant and not any(covers(f, fact) for f in before.values() if f.grant)
+            changes.append(Change(agent, "added", WIDENING if widens else NEUTRAL, fact.layer, fact.text,
                                   fact.location, None, fact))
         elif not fact.grant and previous.value != fact.value:
             changes.append(Change(agent, "changed", _setting_effect(previous, fact), fact.layer,
                                   f"{fact.text} (was {previous.value})", fact.location, previous, fact))
     for identity, fact in before.items():
         if identity not in after:
-            changes.append(Change(agent, "removed", NARROWING if fact.grant else NEUTRAL, fact.layer, fact.text,
+            narrows = fact.grant and not any(covers(f, fact) for f in after.values() if f.grant)
+            changes.append(Change(agent, "removed", NARROWING if narrows else NEUTRAL, fact.layer, fact.text,
                                   fact.location, fact, None))
     changes.sort(key=lambda c: (_EFFECT_ORDER.index(c.effect), LAYERS.index(c.layer), c.text))
     status = "added" if old is None else "removed" if new is None else "changed" if changes else "unchanged"
@@ -156,11 +185,14 @@ def diff_base(environments_root: Path, env: str, rev: str) -> DiffResult:
     """The inputs at git revision `rev` against the working tree, both rendered by this generator."""
     memo = hcl_reader.ParseMemo()  # agents the change leaves alone are parsed once
     with git_inputs(environments_root, rev) as (old_root, relabel):
-        try:
-            old = render_state(old_root, env, memo)
-        except BlueprintError as error:
-            raise _relabelled(error, relabel) from None
-        old = {name: relocate(perms, relabel) for name, perms in old.items()}
+        if (old_root / env / "environment.yaml").is_file():
+            try:
+                old = render_state(old_root, env, memo)
+            except BlueprintError as error:
+                raise _relabelled(error, relabel) from None
+            old = {name: relocate(perms, relabel) for name, perms in old.items()}
+        else:
+            old = {}  # a new environment (or a first environments/ folder): every grant is new
     new = render_state(environments_root, env, memo)
     return DiffResult(env, f"{rev} ({display_path(environments_root)})", f"working tree ({display_path(environments_root)})",
                       tuple(diff_states(old, new)))
@@ -193,16 +225,24 @@ def git_inputs(environments_root: Path, rev: str) -> Iterator[tuple[Path, Callab
         raise InputError([Problem(where, f"unknown revision '{rev}' (try a branch, a tag or a commit such as HEAD~1)")])
     sha = commit.stdout.decode().strip()
     relative = environments_root.resolve().relative_to(repo).as_posix()
-    archive = _git(["archive", "--format=tar", sha, "--", relative], repo)
-    if archive.returncode != 0:
-        raise InputError([Problem(where, f"{relative}/ did not exist at {rev}; pick a revision that has it")])
+    existed = relative == "." or _git(["cat-file", "-e", f"{sha}:{relative}"], repo).returncode == 0
+    archive = _git(["archive", "--format=tar", sha, "--", relative], repo) if existed else None
+    if archive is not None and archive.returncode != 0:
+        raise InputError([Problem(where, f"git archive of {relative}/ at {rev} failed: "
+                                  f"{archive.stderr.decode(errors='replace').strip()}")])
     scratch = Path(tempfile.mkdtemp(prefix="blueprint-base-"))
     try:
-        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths outside
-                tar.extractall(scratch, filter="data")
-            else:  # pragma: no cover - our own repository's archive
-                tar.extractall(scratch)
+        # A folder that did not exist at `rev` is an empty old state: every grant in it is new.
+        if archive is not None:
+            try:
+                with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+                    if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4: refuse links and paths outside
+                        tar.extractall(scratch, filter="data")
+                    else:  # pragma: no cover - our own repository's archive
+                        tar.extractall(scratch)
+            except tarfile.TarError as exc:
+                raise InputError([Problem(where, f"the inputs at {rev} cannot be exported safely: {exc}; "
+                                          "remove links that point outside the environments folder")]) from None
         prefixes = tuple(f"{p}/" for p in {str(scratch), str(scratch.resolve())})
 
         def relabel(file: str) -> str:

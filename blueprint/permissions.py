@@ -249,12 +249,13 @@ def _rbac_fact(own: bool, subject: tuple[str, str], where: str, group: str, reso
     data = {"namespace": namespace, "cluster_wide": namespace is None, "api_group": group, "resource": resource,
             "resource_names": list(names), "verb": verb, "subject": f"{subject[0]}/{subject[1]}"}
     if own:
-        return Fact("kubernetes-api", (where, group, resource, ",".join(names), verb), f"{verb} {subject_text}",
+        # Names sorted in the key: their order in the profile grants nothing.
+        return Fact("kubernetes-api", (where, group, resource, ",".join(sorted(names)), verb), f"{verb} {subject_text}",
                     _rule_location(at, namespace, group, resource, names, verb), group=subject_text, member=verb,
                     data=data)
     # Another ServiceAccount's grant in the agent's namespace: the session broker's claims.
     who = f"{subject[0]}/{subject[1]}"
-    return Fact("session-broker", (who, where, group, resource, ",".join(names), verb),
+    return Fact("session-broker", (who, where, group, resource, ",".join(sorted(names)), verb),
                 f"ServiceAccount {who} may {verb} {subject_text}", at.profile(("runtime", "isolation")),
                 group=f"ServiceAccount {who} may", member=f"{verb} {resource}", data=data)
 

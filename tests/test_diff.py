@@ -150,7 +150,7 @@ def test_base_errors_are_exit_2_without_traceback(capsys, repo: Path, tmp_path_f
     code, _, err = run(capsys, "diff", "--base", "no-such-rev", "--env", "dev", "--environments", str(repo))
     assert code == 2 and "unknown revision 'no-such-rev'" in err and "Traceback" not in err
     code, _, err = run(capsys, "diff", "--base", "HEAD", "--env", "qa", "--environments", str(repo))
-    assert code == 2 and "HEAD:environments/qa/environment.yaml" in err and "no environment 'qa'" in err
+    assert code == 2 and "environments/qa/environment.yaml" in err and "no environment 'qa'" in err
     loose = tmp_path_factory.mktemp("loose")  # outside the test's repository
     shutil.copytree(ENVIRONMENTS, loose / "environments")
     code, _, err = run(capsys, "diff", "--base", "HEAD", "--env", "dev", "--environments", str(loose / "environments"))
@@ -159,7 +159,8 @@ def test_base_errors_are_exit_2_without_traceback(capsys, repo: Path, tmp_path_f
     assert code == 2 and "--base needs --env" in err
 
 
-def test_a_revision_without_the_environments_folder_is_exit_2(capsys, tmp_path: Path) -> None:
+def test_a_revision_without_the_environments_folder_is_an_empty_old_state(capsys, tmp_path: Path) -> None:
+    """The pull request that adopts blueprint (or adds an environment): every grant is new."""
     root = tmp_path / "repo"
     root.mkdir()
     (root / "README").write_text("first\n")
@@ -167,8 +168,73 @@ def test_a_revision_without_the_environments_folder_is_exit_2(capsys, tmp_path: 
     git(root, "add", "README")
     git(root, "commit", "-q", "-m", "first")
     shutil.copytree(ENVIRONMENTS, root / "environments")
-    code, _, err = run(capsys, "diff", "--base", "HEAD", "--env", "dev", "--environments", str(root / "environments"))
-    assert code == 2 and "environments/ did not exist at HEAD" in err
+    code, data = diff_json(capsys, "--base", "HEAD", "--env", "dev", "--environments", str(root / "environments"),
+                           "--fail-on-widening")
+    assert code == 1
+    assert sorted(a["agent"] for a in data["agents"] if a["status"] == "added") == [
+        "cluster-triage", "code-interpreter", "customer-support", "research"]
+    assert all(c["kind"] == "added" for a in data["agents"] for c in a["changes"])
+
+
+def test_a_new_environment_diffs_against_nothing(capsys, repo: Path) -> None:
+    shutil.copytree(repo / "dev", repo / "qa")
+    edit(repo / "qa/environment.yaml", "name: dev", "name: qa")
+    code, data = diff_json(capsys, "--base", "HEAD", "--env", "qa", "--environments", str(repo))
+    assert code == 0 and {a["status"] for a in data["agents"]} == {"added"}
+    research = agent(data, "research")
+    assert any(c["layer"] == "egress" and c["effect"] == "widening" for c in research["changes"])
+
+
+def test_a_link_out_of_the_export_is_exit_2(capsys, repo: Path) -> None:
+    (repo / "dev/NOTES.md").symlink_to("../../../../outside.md")
+    git(repo.parent, "add", "environments")
+    git(repo.parent, "commit", "-q", "-m", "link")
+    code, _, err = run(capsys, "diff", "--base", "HEAD", "--env", "dev", "--environments", str(repo))
+    assert code == 2 and "cannot be exported safely" in err and "Traceback" not in err
+
+
+NAMED_RULE = ("    - apiGroups: [\"\"]\n      resources: [configmaps]\n      verbs: [get]\n"
+              "      resourceNames: [{names}]\n      namespace: shop\n")
+
+
+def _with_rule(repo: Path, names: str) -> None:
+    profile = repo / "dev/agents/cluster-triage.yaml"
+    text = profile.read_text()
+    marker = "  rules:\n"
+    if NAMED_RULE.split("resourceNames")[0] not in text:
+        assert marker in text, text
+        profile.write_text(text.replace(marker, marker + NAMED_RULE.format(names=names), 1))
+    else:
+        start = text.index("      resourceNames: [")
+        end = text.index("]", start) + 1
+        profile.write_text(text[:start] + f"      resourceNames: [{names}]" + text[end:])
+
+
+def test_reordered_names_are_no_change_and_fewer_names_narrow(capsys, repo: Path) -> None:
+    _with_rule(repo, "zeta, alpha")
+    git(repo.parent, "commit", "-q", "-am", "named rule")
+    _with_rule(repo, "alpha, zeta")
+    code, data = diff_json(capsys, "--base", "HEAD", "--env", "dev", "--environments", str(repo), "--fail-on-widening")
+    assert code == 0 and agent(data, "cluster-triage")["status"] == "unchanged"
+    _with_rule(repo, "alpha")
+    code, data = diff_json(capsys, "--base", "HEAD", "--env", "dev", "--environments", str(repo), "--fail-on-widening")
+    triage = agent(data, "cluster-triage")
+    assert code == 0, triage
+    assert [(c["kind"], c["effect"]) for c in triage["changes"]] == [("removed", "narrowing"), ("added", "neutral")]
+
+
+def test_a_narrower_cidr_narrows(capsys, repo: Path) -> None:
+    edit(repo / "dev/environment.yaml", "cidrs: [198.51.100.0/24]", "cidrs: [198.51.100.0/26]")
+    profile = repo / "dev/agents/research.yaml"  # the /26 no longer needs the wide-egress exception
+    text = profile.read_text()
+    start = text.index("exceptions:\n")
+    end = text.index("it exists only in dev.\n") + len("it exists only in dev.\n")
+    profile.write_text(text[:start] + text[end:])
+    code, data = diff_json(capsys, "--base", "HEAD", "--env", "dev", "--environments", str(repo), "--fail-on-widening")
+    research = agent(data, "research")
+    assert code == 0, research
+    effects = {(c["kind"], c["effect"]) for c in research["changes"] if c["layer"] == "egress"}
+    assert effects == {("removed", "narrowing"), ("added", "neutral")}
 
 
 def test_old_and_new_output_folders(capsys, envs: Path, tmp_path: Path) -> None:
