@@ -39,6 +39,11 @@ _VAULT_PATH = re.compile(r'path\s+"([^"]+)"\s*\{\s*capabilities\s*=\s*\[([^\]]*)
 _PSA_RANK = {"restricted": 0, "baseline": 1, "privileged": 2}
 
 
+# RuntimeClass names (or parts of them) of runtimes that give each pod its own kernel: gVisor
+# (runsc) and Kata Containers (kata-qemu, kata-fc, ...). Any other class is assumed to share the kernel.
+SANDBOXING_RUNTIME_HINTS = ("gvisor", "runsc", "kata")
+
+
 @dataclass(frozen=True)
 class Fact:
     """One effective permission or control of one agent."""
@@ -295,8 +300,10 @@ def _port_text(port: Mapping[str, Any] | None) -> str:
     return f"{port.get('port', 'any')}/{port.get('protocol', 'TCP')}"
 
 
-def _destination_names(inputs: LoadedEnvironment | None, agent_rules: bool) -> dict[tuple[str, str], str]:
-    """(peer, port) -> the environment's name for it: dns, api-server or a destination."""
+def _destination_names(inputs: LoadedEnvironment | None, agent_rules: bool,
+                       used: frozenset[str] = frozenset()) -> dict[tuple[str, str], str]:
+    """(peer, port) -> the environment's name for it: dns, api-server or a destination. When two
+    destinations share an address and port, the one the profile uses (`used`) names it."""
     if inputs is None:
         return {}
     env = inputs.environment
@@ -309,7 +316,7 @@ def _destination_names(inputs: LoadedEnvironment | None, agent_rules: bool) -> d
     for peer in dns_peers:
         for proto in ("UDP", "TCP"):
             names[(peer, f"53/{proto}")] = "dns"
-    for name, dest in env.destinations.items():
+    for name, dest in sorted(env.destinations.items(), key=lambda item: item[0] in used):  # used ones win
         if dest.cidrs:
             peers = list(dest.cidrs)
         else:
@@ -344,8 +351,12 @@ def _egress_location(at: _Locator, name: str) -> Location:
 
 
 def _network(by_kind: dict[str, list[dict[str, Any]]], at: _Locator, inputs: LoadedEnvironment | None) -> list[Fact]:
-    agent_rules = bool(at.loaded and at.loaded.profile.kubernetes.rules)
-    names = _destination_names(inputs, agent_rules)
+    profile = at.loaded.profile if at.loaded else None
+    agent_rules = bool(profile and profile.kubernetes.rules)
+    used = frozenset(profile.egress) | frozenset(
+        [profile.runtime.tracing.collector] if profile.runtime and profile.runtime.tracing.enabled else []) \
+        if profile else frozenset()
+    names = _destination_names(inputs, agent_rules, used)
     facts: list[Fact] = []
     denied: set[str] = set()
     for policy in by_kind.get("NetworkPolicy", []):
@@ -521,11 +532,15 @@ def _isolation(workload: Mapping[str, Any] | None, pod: Mapping[str, Any] | None
                           f"shared Deployment: every session runs in the same {replicas} pod(s)",
                           at.profile(("runtime", "isolation")), grant=False, value="shared", rank=1))
     runtime_class = pod.get("runtimeClassName")
-    facts.append(Fact("isolation", ("runtime-class",),
-                      f"runtimeClassName {runtime_class} (sandboxed kernel)" if runtime_class else
-                      "runtimeClassName not set: the node's default container runtime (shared kernel)",
-                      at.env(("runtime", "runtimeClassName")), grant=False, value=runtime_class or "default",
-                      rank=0 if runtime_class else 1))
+    sandboxed = bool(runtime_class) and any(hint in runtime_class.lower() for hint in SANDBOXING_RUNTIME_HINTS)
+    if sandboxed:
+        text = f"runtimeClassName {runtime_class} (sandboxed kernel)"
+    elif runtime_class:
+        text = f"runtimeClassName {runtime_class} (not a known sandboxing runtime: assume a shared kernel)"
+    else:
+        text = "runtimeClassName not set: the node's default container runtime (shared kernel)"
+    facts.append(Fact("isolation", ("runtime-class",), text, at.env(("runtime", "runtimeClassName")), grant=False,
+                      value=runtime_class or "default", rank=0 if sandboxed else 1))
     container = next(iter(pod.get("containers", [])), {})
     pre_stop = ((container.get("lifecycle") or {}).get("preStop") or {}).get("exec", {}).get("command", [])
     tmp = next((v["emptyDir"] for v in pod.get("volumes", []) if v.get("name") == "tmp" and "emptyDir" in v), None)

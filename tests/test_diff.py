@@ -310,3 +310,12 @@ def test_json_schema_is_stable(capsys, repo: Path) -> None:
     assert set(research) == {"agent", "status", "effect", "headline", "changes", "problems"}
     assert set(research["changes"][0]) == {"agent", "kind", "effect", "layer", "key", "text", "source", "old", "new"}
     assert data["agents"][0]["agent"] == "research"  # widening agents first
+
+
+def test_leaving_a_sandboxing_runtime_widens(capsys, repo: Path) -> None:
+    edit(repo / "staging/environment.yaml", "runtimeClassName: gvisor", "runtimeClassName: runc")
+    code, data = diff_json(capsys, "--base", "HEAD", "--env", "staging", "--environments", str(repo))
+    change = next(c for c in agent(data, "research")["changes"] if c["key"] == ["runtime-class"])
+    assert change["effect"] == "widening" and "not a known sandboxing runtime" in change["text"]
+    code, out, _ = run(capsys, "explain", "--env", "staging", "research", "--environments", str(repo))
+    assert "runc (sandboxed kernel)" not in out

@@ -188,3 +188,14 @@ def test_inputs_that_no_longer_render_the_folder_are_not_used_to_locate(envs: Pa
     (lifetime,) = stale.agents[0].layer("credential-lifetime")
     assert lifetime.rank == 900 and lifetime.location.line is None  # what the folder grants, unlocated
     assert stale.agents[0].layer("exceptions") == []  # waivers live in inputs that no longer match
+
+
+def test_a_shared_address_is_named_after_the_destination_the_profile_uses(capsys, envs: Path) -> None:
+    edit(envs / "dev/environment.yaml", "\nsecretBackends:\n",
+         "\n  llm-api-batch:\n    description: Same endpoint, batch use.\n    cidrs: [192.0.2.10/32]\n"
+         "    ports: [{port: 443, protocol: TCP}]\nsecretBackends:\n")
+    assert main(["explain", "--env", "dev", "customer-support", "--environments", str(envs), "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    facts = [f for a in data["agents"] for f in a["facts"] if f["layer"] == "egress" and f.get("cidr") == "192.0.2.10/32"]
+    assert [f["destination"] for f in facts] == ["llm-api"]
+    assert facts[0]["source"]["path"].startswith("egress[")
