@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import shutil
+from xml.etree import ElementTree
 from pathlib import Path
 
 import jsonschema
@@ -186,6 +187,23 @@ def test_an_unwritable_report_joins_the_error_without_a_traceback(tmp_path: Path
         code = main(["check", "--env", "dev", "--sarif", "taken/out.sarif"])
     assert code == 2
     assert "unknown key 'egres'" in err.getvalue() and "taken/out.sarif: cannot write this file" in err.getvalue()
+
+
+@pytest.mark.tools
+def test_an_unwritable_report_fails_a_passing_check_before_anything_is_written(tmp_path: Path, checkov_bin: str) -> None:
+    """Reports come before the promotion: exit 2 means nothing reached build/, and the other
+    report is still written."""
+    small_dev(tmp_path)
+    (tmp_path / "taken").write_text("a file, not a folder")
+    err = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        mp.chdir(tmp_path)
+        mp.setenv("BLUEPRINT_CHECKOV", checkov_bin)
+        code = main(["check", "--env", "dev", "--out", "out", "--sarif", "taken/x.sarif", "--junit", "r/junit.xml"])
+    assert code == 2 and "taken/x.sarif: cannot write this file" in err.getvalue()
+    assert not (tmp_path / "out").exists()
+    suites = ElementTree.parse(tmp_path / "r/junit.xml").getroot()
+    assert suites.get("failures") == "0" and int(suites.get("tests")) > 10  # the gates passed
 
 
 # ------------------------------------------------------------------ provenance, without the gates

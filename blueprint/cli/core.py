@@ -9,7 +9,7 @@ from typing import Any
 from blueprint import pipeline, writer
 from blueprint.cli.common import Progress, add_env_args, emit
 from blueprint.emit.terraform import stages
-from blueprint.errors import BlueprintError
+from blueprint.errors import BlueprintError, InputError
 from blueprint.report import agent_data, gates_text, plan_text, platform_data
 
 
@@ -99,18 +99,23 @@ def _write_reports(args: argparse.Namespace, render: pipeline.Render | None, gat
     out = str(args.out or Path("build") / args.env)
     traced = [trace(g.findings, render.loaded, render.files, out) if render else [] for g in gates]
     written: dict[str, str] = {}
-    try:
-        if args.sarif:
-            log = sarif_log([t for items in traced for t in items], gates, error, exit_code)
-            writer.write_file(args.sarif, sarif_text(log))
-            written["sarif"] = str(args.sarif)
-        if args.junit:
-            writer.write_file(args.junit, junit_xml(args.env, gates, traced, error))
-            written["junit"] = str(args.junit)
-    except BlueprintError as write_error:
+    problems = []
+    reports = []
+    if args.sarif:
+        reports.append(("sarif", args.sarif, lambda: sarif_text(sarif_log([t for items in traced for t in items],
+                                                                          gates, error, exit_code))))
+    if args.junit:
+        reports.append(("junit", args.junit, lambda: junit_xml(args.env, gates, traced, error)))
+    for kind, path, text in reports:  # each report on its own: one bad path must not cost the other
+        try:
+            writer.write_file(path, text())
+            written[kind] = str(path)
+        except BlueprintError as write_error:
+            problems += write_error.problems
+    if problems:
         if error is None:
-            raise
-        joined = error.problems + write_error.problems if error.problems else f"{error.text}\n{write_error.text}"
+            raise InputError(problems)
+        joined = error.problems + problems if error.problems else f"{error.text}\n" + "\n".join(map(str, problems))
         raise type(error)(joined) from None
     return written
 
@@ -118,6 +123,7 @@ def _write_reports(args: argparse.Namespace, render: pipeline.Render | None, gat
 def cmd_check(args: argparse.Namespace) -> int:
     render = None
     gates: list = []
+    reported = False
     try:
         render = pipeline.render(args.environments, args.env)
         from blueprint.gates.run import run_gates  # imported here: validate/render need no gate tools
@@ -132,15 +138,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             finally:
                 progress.clear()
             ok = all(g.ok for g in gates)
+            # Reports first: if one cannot be written the check fails, and then nothing is promoted.
+            reported = True
+            reports = _write_reports(args, render, gates, None, 0 if ok else 1)
             result = removals = None
             if ok:
                 result, removals = pipeline.promote(scratch, render.files, out)
         finally:
             writer.remove_scratch(scratch)
     except BlueprintError as error:  # refused (1), invalid input (2), tool (3): reported, then re-raised
-        _write_reports(args, render, gates, error, error.exit_code)
+        if not reported:
+            _write_reports(args, render, gates, error, error.exit_code)
         raise
-    reports = _write_reports(args, render, gates, None, 0 if ok else 1)
     lines = plan_text(render.plan) + gates_text(gates) + [""]
     if ok:
         lines += _write_summary(result, removals, out) + _apply_order(render.files, out) + [
