@@ -72,7 +72,7 @@ def test_release_submodule_terraform_test(terraform_bin: str, tmp_path: Path) ->
     assert init.returncode == 0, init.stdout + init.stderr
     proc = _terraform(terraform_bin, root, "test", "-no-color")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Success! 5 passed, 0 failed." in proc.stdout, proc.stdout
+    assert "Success! 7 passed, 0 failed." in proc.stdout, proc.stdout
 
 
 @pytest.mark.tools

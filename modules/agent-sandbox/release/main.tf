@@ -17,7 +17,13 @@ locals {
   ])
   # `status` is the API server's to write, and kubernetes_manifest refuses a manifest that sets
   # it (controller-gen CRDs often carry an empty one).
-  objects = [for o in local.decoded : { for k, v in o : k => v if k != "status" } if o != null]
+  # Likewise metadata.creationTimestamp (often `null` in generated manifests): the provider would
+  # show it as a change on every plan.
+  objects = [
+    for o in local.decoded : merge({ for k, v in o : k => v if k != "status" }, {
+      metadata = { for k, v in o.metadata : k => v if k != "creationTimestamp" }
+    }) if o != null
+  ]
 
   # Keyed by kind, namespace and name: a later asset replaces an earlier asset's object (merge
   # keeps the last value of a key).
@@ -28,6 +34,29 @@ locals {
     for o in local.objects : try(o.metadata.namespace, "") if try(o.metadata.namespace, "") != "" && try(o.metadata.namespace, "") != var.namespace
   ]))
   other_namespace_objects = sort([for o in local.objects : o.metadata.name if o.kind == "Namespace" && o.metadata.name != var.namespace])
+
+  # Bindings may only grant to ServiceAccounts of the controller's namespace, and never a built-in
+  # admin role: a release that binds anyone else stops for review.
+  bindings = [for o in local.objects : o if contains(["ClusterRoleBinding", "RoleBinding"], o.kind)]
+  foreign_subjects = sort(distinct(flatten([
+    for b in local.bindings : [
+      for subject in try(b.subjects, []) : "${b.kind}/${b.metadata.name} -> ${subject.kind}/${try(subject.namespace, "")}/${subject.name}"
+      if subject.kind != "ServiceAccount" || try(subject.namespace, "") != var.namespace
+    ]
+  ])))
+  admin_bindings = sort([
+    for b in local.bindings : "${b.kind}/${b.metadata.name} -> ${b.roleRef.name}"
+    if b.roleRef.kind == "ClusterRole" && contains(["cluster-admin", "admin", "edit"], b.roleRef.name)
+  ])
+
+  # The hardening below re-images the one controller container; anything else in the pod (an init
+  # container, a sidecar) would run unhardened or with the wrong image, so it stops for review.
+  unexpected_pods = sort([
+    # (HCL's && does not short-circuit, hence try() around what only a Deployment has.)
+    for o in local.objects : o.metadata.name if o.kind == "Deployment" && try(
+      length(o.spec.template.spec.containers) != 1 || length(try(o.spec.template.spec.initContainers, [])) > 0, true
+    )
+  ])
 
   crds = { for k, o in local.by_key : k => o if o.kind == "CustomResourceDefinition" }
 
@@ -58,7 +87,7 @@ locals {
     for k, o in local.by_key : k => merge(o, {
       spec = merge(o.spec, {
         template = merge(o.spec.template, {
-          metadata = merge(try(o.spec.template.metadata, {}), {
+          metadata = merge({ for k, v in try(o.spec.template.metadata, {}) : k => v if k != "creationTimestamp" }, {
             annotations = merge(try(o.spec.template.metadata.annotations, {}), { "blueprint.dev/egress-policy" = var.egress_policy })
           })
           spec = merge(o.spec.template.spec, {

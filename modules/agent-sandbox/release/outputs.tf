@@ -27,6 +27,14 @@ output "controller" {
     error_message = "agent-sandbox ${var.release} places objects outside ${var.namespace} (${join(", ", concat(local.foreign_namespaces, local.other_namespace_objects))}); the root's restricted namespace and egress policy would not cover them."
   }
   precondition {
+    condition     = length(local.foreign_subjects) == 0 && length(local.admin_bindings) == 0
+    error_message = "agent-sandbox ${var.release} binds roles beyond its own ServiceAccounts or binds a built-in admin role (${join(", ", concat(local.foreign_subjects, local.admin_bindings))}); review the release before installing it."
+  }
+  precondition {
+    condition     = length(local.unexpected_pods) == 0
+    error_message = "agent-sandbox ${var.release}: Deployment(s) ${join(", ", local.unexpected_pods)} carry more than the one controller container (or init containers), which blueprint cannot harden; review the release."
+  }
+  precondition {
     condition     = length(local.hardened) > 0
     error_message = "agent-sandbox ${var.release} contains no controller Deployment; is this the right asset list?"
   }

@@ -23,6 +23,10 @@ run "verified_release_is_split_and_hardened" {
     error_message = "the API server's status is dropped (kubernetes_manifest refuses it)"
   }
   assert {
+    condition     = !contains(keys(output.crds["CustomResourceDefinition//sandboxes.agents.x-k8s.io"].metadata), "creationTimestamp")
+    error_message = "a generated creationTimestamp is dropped (it would show as a change on every plan)"
+  }
+  assert {
     condition     = sort(keys(output.controller)) == sort(["ClusterRoleBinding//agent-sandbox-controller", "Deployment/agent-sandbox-system/agent-sandbox-controller", "ServiceAccount/agent-sandbox-system/agent-sandbox-controller"])
     error_message = "the release's Namespace is dropped (the root declares it); everything else is kept"
   }
@@ -105,4 +109,30 @@ run "a_moving_release_is_refused" {
   }
 
   expect_failures = [var.release]
+}
+
+run "bindings_to_other_subjects_stop_the_apply" {
+  command = plan
+
+  variables {
+    documents = [
+      { file = "manifest.yaml", body = file("tests/fixtures/core.yaml"), sha256 = sha256(file("tests/fixtures/core.yaml")) },
+      { file = "admin.yaml", body = file("tests/fixtures/admin-binding.yaml"), sha256 = sha256(file("tests/fixtures/admin-binding.yaml")) },
+    ]
+  }
+
+  expect_failures = [output.controller]
+}
+
+run "a_sidecar_or_init_container_stops_the_apply" {
+  command = plan
+
+  variables {
+    documents = [
+      { file = "manifest.yaml", body = file("tests/fixtures/core.yaml"), sha256 = sha256(file("tests/fixtures/core.yaml")) },
+      { file = "sidecar.yaml", body = file("tests/fixtures/sidecar.yaml"), sha256 = sha256(file("tests/fixtures/sidecar.yaml")) },
+    ]
+  }
+
+  expect_failures = [output.controller]
 }
