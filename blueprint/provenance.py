@@ -95,6 +95,9 @@ def owning_profile(finding: Finding, loaded: LoadedEnvironment) -> LoadedProfile
         return by_label.get(agent_label(match.group(1)))
     if finding.file:  # a stage's providers.tf, versions.tf or the platform root
         return None
+    by_name = {lp.profile.name: lp for lp in loaded.profiles}
+    if finding.resource in by_name:  # gates that judge a whole agent name it (credential lifetime)
+        return by_name[finding.resource]
     _, name = _split_address(finding.resource)
     return by_label.get(name.split("__", 1)[0])
 
@@ -178,6 +181,8 @@ def _dockerfile_field(lp: LoadedProfile, instruction: str) -> tuple[str, Path_]:
 def _profile_candidates(finding: Finding, lp: LoadedProfile, loaded: LoadedEnvironment,
                         files: Mapping[str, str]) -> tuple[str, tuple[Path_, ...]]:
     """('P' or 'E', candidate field paths) for a finding in one agent's files."""
+    if finding.gate == "credential-lifetime":  # judged per agent, over both identity stages
+        return "P", (("credentialTtl",), ("secrets",))
     if _DOCKERFILE.match(finding.file):
         side, field = _dockerfile_field(lp, _dockerfile_instruction(files.get(finding.file, ""), finding.line))
         return side, (field, ("runtime",))
@@ -225,6 +230,9 @@ def _environment_candidates(finding: Finding) -> tuple[Path_, ...]:
         return _PROVIDER_FIELDS.get(stage, ())
     if stage == "platform":
         rtype, name = _split_address(finding.resource)
+        # The agent-sandbox controller's fence and module come from runtime.sandboxController.
+        if "agent_sandbox" in finding.resource or finding.file.startswith("platform/modules/agent-sandbox/"):
+            return (("runtime", "sandboxController"),)
         provider = name.removesuffix("_provider_egress") if rtype == "kubernetes_network_policy_v1" else ""
         return ((("secretBackends", provider),) if provider else ()) + (("secretBackends",),)
     return ()
