@@ -363,12 +363,21 @@ def headline(agent: AgentDiff) -> str:
     settings = 0
     for change in agent.changes:
         if change.kind == "changed":
-            parts.append(f"{change.layer} {change.old.value} -> {change.new.value}")  # type: ignore[union-attr]
+            parts.append(f"{_setting_name(change)} {change.old.value} -> {change.new.value}")  # type: ignore[union-attr]
         elif not (change.new or change.old).grant:  # type: ignore[union-attr]
             settings += 1  # a setting that exists on one side only (a workload's replicas, a first secret's lifetime)
     if settings and agent.status not in ("added", "removed"):
         parts.append(f"{settings} setting{'s' if settings != 1 else ''} added or removed")
     return f"{agent.agent}: {', '.join(parts) or 'no change'} ({agent.effect})"
+
+
+def _setting_name(change: Change) -> str:
+    """Which setting changed, e.g. 'quota limits.cpu' or 'container limits cpu' (the layer alone
+    would not tell a reviewer which of several resource caps moved)."""
+    fact = change.new or change.old
+    assert fact is not None
+    detail = " ".join(k for k in fact.key if k not in (fact.layer, change.layer))
+    return f"{change.layer} {detail}".strip() if len(fact.key) > 1 else change.layer
 
 
 def _port(change: Change) -> str:

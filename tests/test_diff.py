@@ -319,3 +319,10 @@ def test_leaving_a_sandboxing_runtime_widens(capsys, repo: Path) -> None:
     assert change["effect"] == "widening" and "not a known sandboxing runtime" in change["text"]
     code, out, _ = run(capsys, "explain", "--env", "staging", "research", "--environments", str(repo))
     assert "runc (sandboxed kernel)" not in out
+
+
+def test_headlines_name_the_setting_that_moved(capsys, repo: Path) -> None:
+    edit(repo / "dev/agents/research.yaml", "extends:", "resources:\n  maxPods: 3\nextends:")
+    code, out, _ = run(capsys, "diff", "--base", "HEAD", "--env", "dev", "--environments", str(repo),
+                       "--format", "markdown")
+    assert code == 0 and "resources quota pods 2 -> 3" in out, out
