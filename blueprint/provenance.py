@@ -110,9 +110,22 @@ def _first_present(source: SourceMap, candidates: tuple[Path_, ...]) -> Location
 
 
 def _profile_location(lp: LoadedProfile, candidates: tuple[Path_, ...]) -> Location:
-    """The first candidate field the profile (or its base) really sets, else its `name`, else line 1."""
-    return (_first_present(lp.source, candidates + (("name",),))
-            or Location(lp.file, 1, 1, ""))
+    """The first candidate field the profile (or its base) really sets, else its `name`, else line 1.
+
+    With `extends:`, a mapping the base sets may have parts the environment's profile overrides
+    (`resources: {limits: {cpu: "2"}}`): the overriding line is the one a reviewer edits, so it
+    wins over the base's line for the whole mapping."""
+    found = _first_present(lp.source, candidates + (("name",),))
+    if found is None:
+        return Location(lp.file, 1, 1, "")
+    if lp.base_file is not None and found.file != lp.file:
+        prefix = next(p for p in candidates + (("name",),) if p in lp.source.values)
+        n = len(prefix)
+        overrides = sorted((pos[1], pos[2], path) for path, pos in lp.source.keys.items()
+                           if path[:n] == prefix and len(path) > n and pos[0] == lp.file)
+        if overrides:
+            return lp.source.locate(overrides[0][2], key=True)
+    return found
 
 
 def _environment_location(loaded: LoadedEnvironment, candidates: tuple[Path_, ...]) -> Location:

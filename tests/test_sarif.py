@@ -284,3 +284,19 @@ def test_a_passing_check_is_a_valid_log_without_results() -> None:
     assert run["invocations"] == [{"executionSuccessful": True, "exitCode": 0}]
     assert [(g["gate"], g["ok"], g["checksPassed"]) for g in run["properties"]["gates"]] == [("parse", True, 3),
                                                                                           ("checkov", True, 500)]
+
+
+def test_an_overlay_that_overrides_part_of_a_mapping_owns_its_findings(tmp_path: Path) -> None:
+    """research extends its shared base; overriding only resources.limits.cpu moves the quota's
+    finding from the base's `resources` line to the overriding line."""
+    envs = tmp_path / "environments"
+    shutil.copytree(ENVIRONMENTS, envs)
+    overlay = envs / "dev/agents/research.yaml"
+    edit(overlay, "extends:", 'resources: {limits: {cpu: "2"}}\nextends:')
+    render = pipeline.render(envs, "dev")
+    finding = Finding("checkov", "X", "x", "agents/agent_research.tf", "kubernetes_resource_quota_v1.research")
+    location = origin(finding, render.loaded, render.files)
+    assert Path(location.file).resolve() == overlay.resolve()
+    assert location.line == line_of(overlay, 'resources: {limits: {cpu: "2"}}')
+    untouched = origin(finding, pipeline.render(ENVIRONMENTS, "dev").loaded, {})
+    assert Path(untouched.file).name == "research.yaml" and "_shared" in untouched.file
