@@ -151,13 +151,19 @@ def _egress_rule(spec: Block, rule: EgressRule) -> None:
         _peer(egress.block("to"), peer)
 
 
-def _network_policies(agent: AgentPlan, ns_ref: str) -> list[Block]:
-    deny = Block("resource", ("kubernetes_network_policy_v1", f"{agent.label}__default_deny"))
-    _metadata(deny, "default-deny", agent.namespace, agent.labels)
+def _default_deny(label: str, namespace: str, labels, ns_ref: str) -> Block:
+    """Every pod of the namespace: no ingress, no egress, until a policy allows it."""
+    deny = Block("resource", ("kubernetes_network_policy_v1", f"{label}__default_deny"))
+    _metadata(deny, "default-deny", namespace, labels)
     spec = deny.block("spec")
     spec.block("pod_selector")
     spec.attr("policy_types", ["Ingress", "Egress"])
     _depends(deny, ns_ref)
+    return deny
+
+
+def _network_policies(agent: AgentPlan, ns_ref: str) -> list[Block]:
+    deny = _default_deny(agent.label, agent.namespace, agent.labels, ns_ref)
 
     allow = Block("resource", ("kubernetes_network_policy_v1", f"{agent.label}__allow_egress"))
     _skips(allow, agent, EGRESS_CODES)
@@ -275,24 +281,13 @@ def _sandbox_controller_blocks(plan: EnvironmentPlan) -> list[Block]:
     the release to apply time), so nothing of the release exists before its namespace is fenced."""
     sc = plan.sandbox_controller
     assert sc is not None
-    labels = _tags(plan)
-    version = "v" + plan.kubernetes_version
-    ns_labels = dict(labels)
-    for mode in ("audit", "enforce", "warn"):
-        ns_labels[f"pod-security.kubernetes.io/{mode}"] = "restricted"
-        ns_labels[f"pod-security.kubernetes.io/{mode}-version"] = version
     ns = Block("resource", ("kubernetes_namespace_v1", "agent_sandbox_system"))
-    _metadata(ns, sc.namespace, None, ns_labels,
+    _metadata(ns, sc.namespace, None, sc.namespace_labels,
               [("blueprint.dev/description", f"kubernetes-sigs/agent-sandbox {sc.release} controller")])
     ns_ref = "kubernetes_namespace_v1.agent_sandbox_system"
-    deny = Block("resource", ("kubernetes_network_policy_v1", "agent_sandbox_system__default_deny"))
-    _metadata(deny, "default-deny", sc.namespace, labels)
-    spec = deny.block("spec")
-    spec.block("pod_selector")
-    spec.attr("policy_types", ["Ingress", "Egress"])
-    _depends(deny, ns_ref)
+    deny = _default_deny("agent_sandbox_system", sc.namespace, sc.labels, ns_ref)
     policy = Block("resource", ("kubernetes_network_policy_v1", "agent_sandbox_controller"))
-    _metadata(policy, "agent-sandbox-controller", sc.namespace, labels)
+    _metadata(policy, "agent-sandbox-controller", sc.namespace, sc.labels)
     spec = policy.block("spec")
     ingress = spec.block("ingress")
     for port in sc.webhook.ports:
@@ -304,7 +299,7 @@ def _sandbox_controller_blocks(plan: EnvironmentPlan) -> list[Block]:
     for rule in sc.egress:
         _egress_rule(spec, rule)
     _depends(policy, ns_ref, "kubernetes_network_policy_v1.agent_sandbox_system__default_deny")
-    fence = _quota_blocks("agent_sandbox_system", sc.namespace, labels, sc.quota, sc.limit_range, ns_ref, "controller")
+    fence = _quota_blocks("agent_sandbox_system", sc.namespace, sc.labels, sc.quota, sc.limit_range, ns_ref, "controller")
     module = Block("module", ("agent_sandbox",))
     module.attr("source", f"./modules/{SANDBOX_MODULE}")
     module.attr("release", sc.release)

@@ -273,14 +273,18 @@ def plan_workload(profile: AgentProfile, env: Environment) -> WorkloadPlan | Non
     )
 
 
+def pod_security_labels(env: Environment) -> tuple[tuple[str, str], ...]:
+    """Pod Security admission at the restricted level, pinned to the cluster's version."""
+    version = "v" + env.cluster.kubernetes_version
+    return tuple(pair for mode in ("audit", "enforce", "warn") for pair in (
+        (f"pod-security.kubernetes.io/{mode}", PSA_LEVEL), (f"pod-security.kubernetes.io/{mode}-version", version)))
+
+
 def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, source_file: str,
                base: AgentProfile | None = None) -> AgentPlan:
     namespace = namespace_for(profile.name)
     labels = (*MANAGED_BY.items(), ("blueprint.dev/agent", profile.name), ("blueprint.dev/environment", env.name))
-    version = "v" + env.cluster.kubernetes_version
-    psa = []
-    for mode in ("audit", "enforce", "warn"):
-        psa += [(f"pod-security.kubernetes.io/{mode}", PSA_LEVEL), (f"pod-security.kubernetes.io/{mode}-version", version)]
+    psa = pod_security_labels(env)
     quota, limit_range = _quota(profile, env)
     secrets = plan_secrets(profile, env)
     sa_annotations: tuple[tuple[str, str], ...] = ()
@@ -296,7 +300,7 @@ def plan_agent(profile: AgentProfile, env: Environment, judgement: Judgement, so
         owner=profile.owner,
         description=profile.description,
         namespace=namespace,
-        namespace_labels=tuple(sorted(labels + tuple(psa))),
+        namespace_labels=tuple(sorted(labels + psa)),
         labels=tuple(sorted(labels)),
         service_account=profile.name,
         roles=_roles(profile),
@@ -336,8 +340,10 @@ def plan_sandbox_controller(env: Environment, agents: list[AgentPlan]) -> Sandbo
     controller = env.runtime.sandbox_controller
     api = env.cluster.api_server
     api_peers = tuple(Peer(cidr=c) for c in api.cidrs)
+    labels = (*MANAGED_BY.items(), ("blueprint.dev/environment", env.name))
     return SandboxControllerPlan(
-        namespace=SANDBOX_NAMESPACE, release=controller.release, release_base_url=controller.release_base_url,
+        namespace=SANDBOX_NAMESPACE, labels=tuple(sorted(labels)),
+        namespace_labels=tuple(sorted(labels + pod_security_labels(env))), release=controller.release, release_base_url=controller.release_base_url,
         assets=tuple((a.file, a.sha256) for a in controller.assets),
         checksums_are_placeholders=controller.checksums_are_placeholders,
         image=controller.image, image_is_placeholder=controller.image_is_placeholder,

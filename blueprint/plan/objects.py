@@ -190,6 +190,8 @@ class SandboxControllerPlan:
     DNS and the API server."""
 
     namespace: str
+    labels: tuple[tuple[str, str], ...]  # of every object blueprint creates in the namespace
+    namespace_labels: tuple[tuple[str, str], ...]  # the labels plus Pod Security restricted
     release: str
     release_base_url: str
     assets: tuple[tuple[str, str], ...]  # (file, sha256), in apply order
