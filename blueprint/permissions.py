@@ -301,7 +301,7 @@ def _port_text(port: Mapping[str, Any] | None) -> str:
 
 
 def _destination_names(inputs: LoadedEnvironment | None, agent_rules: bool,
-                       used: frozenset[str] = frozenset()) -> dict[tuple[str, str], str]:
+                       used: set[str] | frozenset[str] = frozenset()) -> dict[tuple[str, str], str]:
     """(peer, port) -> the environment's name for it: dns, api-server or a destination. When two
     destinations share an address and port, the one the profile uses (`used`) names it."""
     if inputs is None:
@@ -353,9 +353,9 @@ def _egress_location(at: _Locator, name: str) -> Location:
 def _network(by_kind: dict[str, list[dict[str, Any]]], at: _Locator, inputs: LoadedEnvironment | None) -> list[Fact]:
     profile = at.loaded.profile if at.loaded else None
     agent_rules = bool(profile and profile.kubernetes.rules)
-    used = frozenset(profile.egress) | frozenset(
-        [profile.runtime.tracing.collector] if profile.runtime and profile.runtime.tracing.enabled else []) \
-        if profile else frozenset()
+    used: set[str] = set(profile.egress) if profile else set()
+    if profile and profile.runtime and profile.runtime.tracing.enabled:
+        used.add(profile.runtime.tracing.collector)
     names = _destination_names(inputs, agent_rules, used)
     facts: list[Fact] = []
     denied: set[str] = set()

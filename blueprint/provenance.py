@@ -19,6 +19,7 @@ from typing import Mapping
 from blueprint.errors import Location
 from blueprint.gates.result import Finding
 from blueprint.loader import LoadedEnvironment, LoadedProfile, Path_, SourceMap, display_path
+from blueprint.plan.objects import agent_label
 
 _AGENT_FILE = re.compile(r"^[a-z-]+/agent_([a-z0-9_]+)\.tf$")
 _DOCKERFILE = re.compile(r"^docker/([a-z0-9-]+)\.Dockerfile$")
@@ -67,11 +68,6 @@ class Traced:
     generated_line: int | None
 
 
-def agent_label(name: str) -> str:
-    """The label an agent's generated names use (see blueprint.emit: '-' becomes '_')."""
-    return name.replace("-", "_")
-
-
 def _split_address(address: str) -> tuple[str, str]:
     """(type, name) of a Terraform address; module prefixes and indexes dropped."""
     parts = [p for p in address.split(".") if p]
@@ -115,11 +111,11 @@ def _profile_location(lp: LoadedProfile, candidates: tuple[Path_, ...]) -> Locat
     With `extends:`, a mapping the base sets may have parts the environment's profile overrides
     (`resources: {limits: {cpu: "2"}}`): the overriding line is the one a reviewer edits, so it
     wins over the base's line for the whole mapping."""
-    found = _first_present(lp.source, candidates + (("name",),))
-    if found is None:
+    prefix = next((p for p in candidates + (("name",),) if p in lp.source.values), None)
+    if prefix is None:
         return Location(lp.file, 1, 1, "")
+    found = lp.source.locate(prefix, key=True)
     if lp.base_file is not None and found.file != lp.file:
-        prefix = next(p for p in candidates + (("name",),) if p in lp.source.values)
         n = len(prefix)
         overrides = sorted((pos[1], pos[2], path) for path, pos in lp.source.keys.items()
                            if path[:n] == prefix and len(path) > n and pos[0] == lp.file)

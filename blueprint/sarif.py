@@ -44,6 +44,11 @@ REFUSALS = {
     "egress-metadata": "Egress to the cloud metadata address",
     "egress-api-server": "Egress to the API server without Kubernetes API rules",
     "unused-exception": "A profile exception that waives nothing",
+    # Refusals no exception can waive (blueprint.plan.least_privilege.HARD_CODES).
+    "secret-outside-grant": "A secret outside the environment's grant for its backend",
+    "ttl-above-ceiling": "A credential lifetime above the environment's ceiling",
+    "trust-wildcard": "A workload-identity trust (OIDC issuer) containing a wildcard",
+    "image-not-pinned": "An agent image not pinned by digest where the environment requires it",
 }
 
 

@@ -300,3 +300,14 @@ def test_an_overlay_that_overrides_part_of_a_mapping_owns_its_findings(tmp_path:
     assert location.line == line_of(overlay, 'resources: {limits: {cpu: "2"}}')
     untouched = origin(finding, pipeline.render(ENVIRONMENTS, "dev").loaded, {})
     assert Path(untouched.file).name == "research.yaml" and "_shared" in untouched.file
+
+
+def test_every_refusal_code_has_a_rule_description() -> None:
+    """A new refusal code must get its SARIF rule text, not the generic fallback."""
+    from typing import get_args
+
+    from blueprint.models.profile import RefusalCode
+    from blueprint.plan.least_privilege import HARD_CODES
+    from blueprint.sarif import REFUSALS
+
+    assert set(REFUSALS) == set(get_args(RefusalCode)) | set(HARD_CODES) | {"unused-exception"}

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 MANAGED_BY = {"app.kubernetes.io/managed-by": "blueprint"}
 
 
+def agent_label(name: str) -> str:
+    """The Terraform resource label stem of an agent (or namespace) name: a valid identifier."""
+    return name.replace("-", "_")
+
+
 @dataclass(frozen=True)
 class RbacRule:
     api_groups: tuple[str, ...]
@@ -135,8 +140,7 @@ class AgentPlan:
 
     @property
     def label(self) -> str:
-        """The Terraform resource label stem: a valid identifier."""
-        return self.name.replace("-", "_")
+        return agent_label(self.name)
 
 
 @dataclass(frozen=True)
